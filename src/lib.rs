@@ -1,0 +1,10 @@
+//! appmesh-conformance: a contract and conformance test harness for the AWS App Mesh
+//! CreateVirtualNode API, with an embedded emulator of that API as its default target.
+//!
+//! Layers point one way (see `ARCHITECTURE.md`): [`model`] and [`validate`] know nothing of HTTP;
+//! [`wire`] maps the model to HTTP messages without doing I/O; [`client`] sends signed requests;
+//! [`emulator`] serves the contract; [`checks`] judge responses; [`suite`] runs the Gherkin
+//! features on top of all of them.
+
+pub mod model;
+pub mod validate;
