@@ -1,1 +1,4 @@
+//! Integration tests: one binary with a module per feature (the cucumber runner is the other
+//! test target).
 
+mod emulator;

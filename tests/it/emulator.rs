@@ -1,0 +1,239 @@
+//! The embedded emulator, called in-process through its router: the documented behaviours of the
+//! operations, and that a rejected request changes nothing.
+
+use std::sync::Arc;
+
+use appmesh_conformance::emulator::{self, Deviation, EmulatorConfig};
+use appmesh_conformance::model::ServiceModel;
+use axum::body::Body;
+use axum::http::Request;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Answer {
+    status: u16,
+    error_type: Option<String>,
+    content_type: Option<String>,
+    body: Value,
+}
+
+struct Emulator(axum::Router);
+
+impl Emulator {
+    fn new() -> Self {
+        Self::with(EmulatorConfig::default())
+    }
+
+    fn with(config: EmulatorConfig) -> Self {
+        Emulator(emulator::router(Arc::new(ServiceModel::embedded()), config))
+    }
+
+    async fn send(&self, method: &str, uri: &str, body: &str) -> Answer {
+        let request = Request::builder().method(method).uri(uri).body(Body::from(body.to_string())).unwrap();
+        let response = self.0.clone().oneshot(request).await.unwrap();
+        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+        let (status, error_type, content_type) =
+            (response.status().as_u16(), header("x-amzn-errortype"), header("content-type"));
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer { status, error_type, content_type, body }
+    }
+
+    async fn create_mesh(&self, name: &str) {
+        let answer = self.send("PUT", "/v20190125/meshes", &json!({"meshName": name}).to_string()).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+
+    async fn create_node(&self, mesh: &str, body: Value) -> Answer {
+        self.send("PUT", &format!("/v20190125/meshes/{mesh}/virtualNodes"), &body.to_string()).await
+    }
+
+    async fn node_names(&self, mesh: &str) -> Vec<String> {
+        let answer = self.send("GET", &format!("/v20190125/meshes/{mesh}/virtualNodes"), "").await;
+        assert_eq!(answer.status, 200);
+        answer.body["virtualNodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["virtualNodeName"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+fn example_node(name: &str, token: Option<&str>) -> Value {
+    let mut body = json!({
+        "virtualNodeName": name,
+        "spec": {
+            "listeners": [{"portMapping": {"port": 9080, "protocol": "http"}}],
+            "serviceDiscovery": {"dns": {"hostname": "colorgateway.default.svc.cluster.local"}},
+            "backends": [{"virtualService": {"virtualServiceName": "tcpecho.default.svc.cluster.local"}}]
+        }
+    });
+    if let Some(token) = token {
+        body["clientToken"] = json!(token);
+    }
+    body
+}
+
+fn assert_error(answer: &Answer, status: u16, code: &str) {
+    assert_eq!(answer.status, status, "body: {}", answer.body);
+    assert_eq!(answer.error_type.as_deref(), Some(code));
+    assert_eq!(answer.content_type.as_deref(), Some("application/json"));
+    assert!(answer.body["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {}", answer.body);
+}
+
+#[tokio::test]
+async fn create_returns_virtual_node_data_and_describe_agrees() {
+    let emulator = Emulator::new();
+    emulator.create_mesh("m").await;
+    let created = emulator.create_node("m", example_node("vn", None)).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let data = &created.body;
+    assert_eq!(data["metadata"]["arn"], "arn:aws:appmesh:us-east-1:123456789012:mesh/m/virtualNode/vn");
+    assert_eq!(data["metadata"]["version"], 1);
+    assert!(data["metadata"]["createdAt"].is_f64() || data["metadata"]["createdAt"].is_u64());
+    assert_eq!(data["status"]["status"], "ACTIVE");
+    assert_eq!(data["spec"], example_node("vn", None)["spec"]);
+    let model = ServiceModel::embedded();
+    assert!(appmesh_conformance::validate::violations(&model, "VirtualNodeData", data).is_empty());
+    let described = emulator.send("GET", "/v20190125/meshes/m/virtualNodes/vn", "").await;
+    assert_eq!(described.body, created.body);
+}
+
+#[tokio::test]
+async fn unknown_mesh_is_404_and_duplicate_name_is_409() {
+    let emulator = Emulator::new();
+    assert_error(&emulator.create_node("nope", example_node("vn", None)).await, 404, "NotFoundException");
+    emulator.create_mesh("m").await;
+    emulator.create_node("m", example_node("vn", None)).await;
+    assert_error(&emulator.create_node("m", example_node("vn", None)).await, 409, "ConflictException");
+    assert_error(&emulator.create_node("m", example_node("vn", Some("new-token"))).await, 409, "ConflictException");
+    assert_eq!(emulator.node_names("m").await, ["vn"]);
+}
+
+#[tokio::test]
+async fn a_reused_token_replays_or_conflicts() {
+    let emulator = Emulator::new();
+    emulator.create_mesh("m").await;
+    let first = emulator.create_node("m", example_node("vn", Some("t1"))).await;
+    let replay = emulator.create_node("m", example_node("vn", Some("t1"))).await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.body["metadata"]["uid"], first.body["metadata"]["uid"]);
+    assert_eq!(replay.body["metadata"]["version"], 1);
+    let mut different = example_node("vn", Some("t1"));
+    different["spec"]["listeners"][0]["portMapping"]["port"] = json!(8080);
+    assert_error(&emulator.create_node("m", different).await, 409, "ConflictException");
+    let mut tagged = example_node("vn", Some("t1"));
+    tagged["tags"] = json!([{"key": "k", "value": "v"}]);
+    assert_error(&emulator.create_node("m", tagged).await, 409, "ConflictException");
+    // The same token for another name is a different request too.
+    assert_error(&emulator.create_node("m", example_node("other", Some("t1"))).await, 409, "ConflictException");
+    assert_eq!(emulator.node_names("m").await, ["vn"]);
+    let described = emulator.send("GET", "/v20190125/meshes/m/virtualNodes/vn", "").await;
+    assert_eq!(described.body["spec"]["listeners"][0]["portMapping"]["port"], 9080);
+}
+
+#[tokio::test]
+async fn invalid_requests_are_400_and_create_nothing() {
+    let emulator = Emulator::new();
+    emulator.create_mesh("m").await;
+    let mut port_zero = example_node("a", None);
+    port_zero["spec"]["listeners"][0]["portMapping"]["port"] = json!(0);
+    let mut two_discoveries = example_node("b", None);
+    two_discoveries["spec"]["serviceDiscovery"]["awsCloudMap"] = json!({"namespaceName": "n", "serviceName": "s"});
+    let mut bad_enum = example_node("c", None);
+    bad_enum["spec"]["listeners"][0]["portMapping"]["protocol"] = json!("HTTP");
+    let mut no_spec = example_node("d", None);
+    no_spec.as_object_mut().unwrap().remove("spec");
+    for body in [port_zero, two_discoveries, bad_enum, no_spec] {
+        let answer = emulator.create_node("m", body.clone()).await;
+        assert_error(&answer, 400, "BadRequestException");
+    }
+    for raw in ["{\"spec\":", "[]", "\"text\"", ""] {
+        let answer = emulator.send("PUT", "/v20190125/meshes/m/virtualNodes", raw).await;
+        assert_error(&answer, 400, "BadRequestException");
+    }
+    let answer = emulator
+        .send("PUT", "/v20190125/meshes/m/virtualNodes?meshOwner=12345678901", &example_node("e", None).to_string())
+        .await;
+    assert_error(&answer, 400, "BadRequestException");
+    assert!(answer.body["message"].as_str().unwrap().contains("meshOwner"));
+    // A failed request leaves no token behind: the same token with a valid body then succeeds.
+    let mut invalid = example_node("f", Some("tok"));
+    invalid["spec"]["listeners"][0]["portMapping"]["port"] = json!(70000);
+    assert_error(&emulator.create_node("m", invalid).await, 400, "BadRequestException");
+    assert_eq!(emulator.node_names("m").await, Vec::<String>::new());
+    assert_eq!(emulator.create_node("m", example_node("f", Some("tok"))).await.status, 200);
+}
+
+#[tokio::test]
+async fn the_message_names_the_member_path_and_rule() {
+    let emulator = Emulator::new();
+    emulator.create_mesh("m").await;
+    let mut body = example_node("a", None);
+    body["spec"]["listeners"][0]["portMapping"]["port"] = json!(65536);
+    let answer = emulator.create_node("m", body).await;
+    assert_eq!(answer.body["message"], "spec.listeners[0].portMapping.port: max rule: expected <= 65535, found 65536");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_foreign_owners_answer_json_errors() {
+    let emulator = Emulator::new();
+    let answer = emulator.send("POST", "/v20190125/meshes/m/virtualNodes", "{}").await;
+    assert_error(&answer, 404, "UnknownOperationException");
+    emulator.create_mesh("m").await;
+    let answer = emulator.send("GET", "/v20190125/meshes/m/virtualNodes/x?meshOwner=999999999999", "").await;
+    assert_error(&answer, 403, "ForbiddenException");
+}
+
+#[tokio::test]
+async fn list_paginates_and_delete_frees_the_name() {
+    let emulator = Emulator::new();
+    emulator.create_mesh("m").await;
+    for i in 0..5 {
+        assert_eq!(emulator.create_node("m", example_node(&format!("n{i}"), None)).await.status, 200);
+    }
+    let mut names = Vec::new();
+    let mut uri = "/v20190125/meshes/m/virtualNodes?limit=2".to_string();
+    loop {
+        let page = emulator.send("GET", &uri, "").await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        let items = page.body["virtualNodes"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        names.extend(items.iter().map(|n| n["virtualNodeName"].as_str().unwrap().to_string()));
+        match page.body["nextToken"].as_str() {
+            Some(token) => uri = format!("/v20190125/meshes/m/virtualNodes?limit=2&nextToken={token}"),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["n0", "n1", "n2", "n3", "n4"]);
+    assert_error(
+        &emulator.send("GET", "/v20190125/meshes/m/virtualNodes?limit=0", "").await,
+        400,
+        "BadRequestException",
+    );
+    assert_error(
+        &emulator.send("GET", "/v20190125/meshes/m/virtualNodes?nextToken=forged", "").await,
+        400,
+        "BadRequestException",
+    );
+    assert_error(&emulator.send("DELETE", "/v20190125/meshes/m", "").await, 409, "ResourceInUseException");
+    let deleted = emulator.send("DELETE", "/v20190125/meshes/m/virtualNodes/n0", "").await;
+    assert_eq!(deleted.body["status"]["status"], "DELETED");
+    assert_eq!(emulator.create_node("m", example_node("n0", None)).await.status, 200);
+}
+
+#[tokio::test]
+async fn deviation_modes_change_what_they_say() {
+    let config = EmulatorConfig {
+        deviations: [Deviation::VersionZero, Deviation::NoErrorTypeHeader].into(),
+        ..Default::default()
+    };
+    let emulator = Emulator::with(config);
+    emulator.create_mesh("m").await;
+    let created = emulator.create_node("m", example_node("vn", None)).await;
+    assert_eq!(created.body["metadata"]["version"], 0);
+    let duplicate = emulator.create_node("m", example_node("vn", None)).await;
+    assert_eq!(duplicate.status, 409);
+    assert_eq!(duplicate.error_type, None);
+}
