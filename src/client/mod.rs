@@ -1,0 +1,315 @@
+//! The signed HTTP client: builds requests from the model, signs them with SigV4 for service
+//! `appmesh`, sends them with a timeout and a cap on the response size, retries 429 and 503 the
+//! way the AWS SDKs' standard retry mode does, and records every exchange with secrets removed.
+//! This module never imports the emulator.
+
+pub mod exchange;
+pub mod sign;
+pub mod target;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+pub use exchange::{Exchange, Redactor};
+pub use target::Credentials;
+
+use crate::model::ServiceModel;
+use crate::wire::{self, HttpRequest, WireError};
+use exchange::{RecordedRequest, RecordedResponse};
+
+/// Responses larger than this are cut off and reported as a transport error.
+pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
+
+/// Retry of throttling (429) and unavailability (503), after the SDKs' standard mode: up to
+/// `max_attempts` sends, exponential backoff with full jitter capped at `max_backoff`, and a
+/// `Retry-After` header honoured when the service sends one.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(20) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retry` (1-based).
+    fn backoff(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(after) = retry_after {
+            return after.min(self.max_backoff);
+        }
+        let ceiling = self.initial_backoff.saturating_mul(1 << retry.saturating_sub(1).min(16)).min(self.max_backoff);
+        ceiling.mul_f64(fastrand::f64())
+    }
+}
+
+/// Whether a send may be retried. Throttling scenarios use [`RetryMode::Raw`] to see every 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryMode {
+    Standard,
+    Raw,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Build(#[from] WireError),
+    #[error(transparent)]
+    Sign(#[from] sign::SignError),
+    #[error("{method} {url}: {kind}: {message}")]
+    Transport { method: String, url: String, kind: TransportKind, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportKind {
+    Connect,
+    Timeout,
+    BodyTooLarge,
+    Other,
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "cannot connect",
+            TransportKind::Timeout => "timed out",
+            TransportKind::BodyTooLarge => "response too large",
+            TransportKind::Other => "transport error",
+        })
+    }
+}
+
+/// How to reach and sign for a target.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Base URL without a trailing slash, for example `http://127.0.0.1:4566`.
+    pub endpoint: String,
+    pub region: String,
+    pub credentials: Credentials,
+    /// The limit on one send, connection and whole response included.
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+pub struct Client {
+    http: reqwest::Client,
+    model: Arc<ServiceModel>,
+    config: ClientConfig,
+    redactor: Redactor,
+    retries: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("endpoint", &self.config.endpoint).field("region", &self.config.region).finish()
+    }
+}
+
+impl Client {
+    pub fn new(model: Arc<ServiceModel>, config: ClientConfig) -> Result<Client, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("appmesh-conformance/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| ClientError::Transport {
+                method: String::new(),
+                url: config.endpoint.clone(),
+                kind: TransportKind::Other,
+                message: e.to_string(),
+            })?;
+        let secrets = [Some(config.credentials.secret_access_key.clone()), config.credentials.session_token.clone()];
+        let redactor = Redactor::new(secrets.into_iter().flatten());
+        Ok(Client { http, model, config, redactor, retries: AtomicU64::new(0), requests: AtomicU64::new(0) })
+    }
+
+    pub fn model(&self) -> &ServiceModel {
+        &self.model
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Retries made so far (429 and 503 answers sent again).
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Calls a model operation with standard retries.
+    pub async fn call(&self, operation: &str, input: &Value) -> Result<Exchange, ClientError> {
+        let request = wire::build_request(&self.model, operation, input)?;
+        self.send(Some(operation), &request, RetryMode::Standard).await
+    }
+
+    /// Calls a model operation once, showing a 429 or 503 as it came.
+    pub async fn call_raw(&self, operation: &str, input: &Value) -> Result<Exchange, ClientError> {
+        let request = wire::build_request(&self.model, operation, input)?;
+        self.send(Some(operation), &request, RetryMode::Raw).await
+    }
+
+    /// Signs and sends an already built request (which may be deliberately malformed).
+    pub async fn send(
+        &self,
+        operation: Option<&str>,
+        request: &HttpRequest,
+        mode: RetryMode,
+    ) -> Result<Exchange, ClientError> {
+        let url = format!("{}{}", self.config.endpoint, request.path_and_query);
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let (recorded_request, response) = self.send_once(request, &url).await?;
+            let retryable = matches!(response.status, 429 | 503);
+            if mode == RetryMode::Standard && retryable && attempt < self.config.retry.max_attempts {
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                let retry_after = response
+                    .headers
+                    .iter()
+                    .find(|(n, _)| n == "retry-after")
+                    .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+                    .map(Duration::from_secs);
+                tokio::time::sleep(self.config.retry.backoff(attempt, retry_after)).await;
+                continue;
+            }
+            return Ok(Exchange {
+                operation: operation.map(str::to_string),
+                request: recorded_request,
+                response,
+                duration: started.elapsed(),
+                attempts: attempt,
+            });
+        }
+    }
+
+    async fn send_once(
+        &self,
+        request: &HttpRequest,
+        url: &str,
+    ) -> Result<(RecordedRequest, RecordedResponse), ClientError> {
+        let transport = |kind: TransportKind, message: String| ClientError::Transport {
+            method: request.method.clone(),
+            url: url.to_string(),
+            kind,
+            message,
+        };
+        let parsed = reqwest::Url::parse(url).map_err(|e| transport(TransportKind::Other, e.to_string()))?;
+        let host = match (parsed.host_str(), parsed.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => return Err(transport(TransportKind::Other, "the URL has no host".into())),
+        };
+        let mut headers = request.headers.clone();
+        headers.push(("host".to_string(), host));
+        let signed = sign::sign_headers(
+            &request.method,
+            url,
+            &headers,
+            &request.body,
+            &self.config.credentials,
+            &self.config.region,
+            &self.model.metadata.signing_name,
+            SystemTime::now(),
+        )?;
+        headers.extend(signed);
+
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|e| transport(TransportKind::Other, e.to_string()))?;
+        let mut builder = self.http.request(method, parsed);
+        for (name, value) in &headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let recorded_request = RecordedRequest {
+            method: request.method.clone(),
+            url: self.redactor.text(url),
+            headers: headers.iter().map(|(n, v)| self.redactor.header(n, v)).collect(),
+            body: self.redactor.text(&String::from_utf8_lossy(&request.body)),
+        };
+        let classify = |error: reqwest::Error| {
+            let kind = if error.is_timeout() {
+                TransportKind::Timeout
+            } else if error.is_connect() {
+                TransportKind::Connect
+            } else {
+                TransportKind::Other
+            };
+            transport(kind, self.redactor.text(&error_chain(&error)))
+        };
+        let mut response = builder.body(request.body.clone()).send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let response_headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| self.redactor.header(n.as_str(), &String::from_utf8_lossy(v.as_bytes())))
+            .collect();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(transport(
+                    TransportKind::BodyTooLarge,
+                    format!("the response body exceeds {MAX_RESPONSE_BYTES} bytes"),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let recorded_response = RecordedResponse {
+            status,
+            headers: response_headers,
+            body: self.redactor.text(&String::from_utf8_lossy(&body)),
+        };
+        Ok((recorded_request, recorded_response))
+    }
+}
+
+/// The error and its causes on one line: reqwest's own message is often just "error sending request".
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let policy = RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(250),
+        };
+        for _ in 0..200 {
+            assert!(policy.backoff(1, None) <= Duration::from_millis(100));
+            assert!(policy.backoff(2, None) <= Duration::from_millis(200));
+            assert!(policy.backoff(9, None) <= Duration::from_millis(250));
+        }
+        assert_eq!(policy.backoff(1, Some(Duration::from_millis(180))), Duration::from_millis(180));
+        assert_eq!(policy.backoff(1, Some(Duration::from_secs(60))), Duration::from_millis(250));
+    }
+}

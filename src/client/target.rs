@@ -1,0 +1,259 @@
+//! Which endpoint, region and credentials a run uses. Resolution is a pure function of the flags
+//! and the environment (passed in, never read here), so every rule is table-tested; only loading
+//! credentials from the AWS chain does I/O.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Where the endpoint came from, first found wins in this order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointSource {
+    Flag,
+    AppmeshEndpoint,
+    AwsEndpointUrlAppMesh,
+    AwsEndpointUrl,
+    /// `--aws`: the regional App Mesh endpoint, never chosen implicitly.
+    Aws,
+    /// Nothing given: the embedded emulator, started in-process on loopback.
+    Embedded,
+}
+
+impl fmt::Display for EndpointSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EndpointSource::Flag => "--endpoint",
+            EndpointSource::AppmeshEndpoint => "APPMESH_ENDPOINT",
+            EndpointSource::AwsEndpointUrlAppMesh => "AWS_ENDPOINT_URL_APP_MESH",
+            EndpointSource::AwsEndpointUrl => "AWS_ENDPOINT_URL",
+            EndpointSource::Aws => "--aws",
+            EndpointSource::Embedded => "the embedded emulator",
+        })
+    }
+}
+
+/// The resolved endpoint: `None` means the embedded emulator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointChoice {
+    pub url: Option<String>,
+    pub source: EndpointSource,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error(
+        "{origin} is set to {value:?}, which is not an http:// or https:// URL; give a URL such as http://127.0.0.1:4566"
+    )]
+    BadEndpoint { origin: EndpointSource, value: String },
+    #[error("--aws and --endpoint both choose the target; give only one")]
+    AwsAndEndpoint,
+    #[error(
+        "region {0:?} is not a region name (for example us-east-1); fix --region, AWS_REGION or AWS_DEFAULT_REGION"
+    )]
+    BadRegion(String),
+    #[error(
+        "no AWS credentials found for {endpoint}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (any values work for a local emulator that does not check signatures) or AWS_PROFILE"
+    )]
+    NoCredentials { endpoint: String },
+}
+
+/// Resolves the endpoint: `--endpoint`, `APPMESH_ENDPOINT`, `AWS_ENDPOINT_URL_APP_MESH`,
+/// `AWS_ENDPOINT_URL`, else the embedded emulator; `--aws` picks the regional AWS endpoint.
+pub fn resolve_endpoint(
+    flag: Option<&str>,
+    aws: bool,
+    region: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<EndpointChoice, ConfigError> {
+    if aws {
+        if flag.is_some() {
+            return Err(ConfigError::AwsAndEndpoint);
+        }
+        return Ok(EndpointChoice { url: Some(aws_endpoint(region)), source: EndpointSource::Aws });
+    }
+    let candidates = [
+        (flag.map(str::to_string), EndpointSource::Flag),
+        (env("APPMESH_ENDPOINT"), EndpointSource::AppmeshEndpoint),
+        (env("AWS_ENDPOINT_URL_APP_MESH"), EndpointSource::AwsEndpointUrlAppMesh),
+        (env("AWS_ENDPOINT_URL"), EndpointSource::AwsEndpointUrl),
+    ];
+    for (value, source) in candidates {
+        let Some(value) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else { continue };
+        return Ok(EndpointChoice { url: Some(normalize_url(&value, source)?), source });
+    }
+    Ok(EndpointChoice { url: None, source: EndpointSource::Embedded })
+}
+
+/// The regional App Mesh endpoint; China regions live under `amazonaws.com.cn`.
+pub fn aws_endpoint(region: &str) -> String {
+    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+    format!("https://appmesh.{region}.{suffix}")
+}
+
+fn normalize_url(value: &str, source: EndpointSource) -> Result<String, ConfigError> {
+    let bad = || ConfigError::BadEndpoint { origin: source, value: value.to_string() };
+    let url = reqwest::Url::parse(value).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || url.query().is_some() {
+        return Err(bad());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// Resolves the region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the shared profile's
+/// region, else `us-east-1`.
+pub fn resolve_region(
+    flag: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+    profile_region: Option<String>,
+) -> Result<String, ConfigError> {
+    let region = flag
+        .map(str::to_string)
+        .or_else(|| env("AWS_REGION"))
+        .or_else(|| env("AWS_DEFAULT_REGION"))
+        .or(profile_region)
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let valid = region.len() <= 32 && region.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if valid { Ok(region) } else { Err(ConfigError::BadRegion(region)) }
+}
+
+/// The region of the shared AWS profile, if one is configured.
+pub async fn profile_region() -> Option<String> {
+    use aws_config::meta::region::ProvideRegion;
+    let provider = aws_config::profile::ProfileFileRegionProvider::new();
+    tokio::time::timeout(Duration::from_secs(5), provider.region()).await.ok().flatten().map(|r| r.to_string())
+}
+
+/// Signing credentials. `Debug` shows the access key id masked and never the secret or token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub session_token: Option<String>,
+}
+
+impl Credentials {
+    /// The fixed credentials used with the embedded emulator.
+    pub fn embedded() -> Self {
+        Credentials {
+            access_key_id: "AKIDAPPMESHCONFORMANCE".to_string(),
+            secret_access_key: "appmesh-conformance-embedded-secret".to_string(),
+            session_token: None,
+        }
+    }
+
+    /// The access key id with all but its last four characters masked.
+    pub fn masked_access_key_id(&self) -> String {
+        mask(&self.access_key_id)
+    }
+}
+
+pub(crate) fn mask(text: &str) -> String {
+    let count = text.chars().count();
+    let keep: String = text.chars().skip(count.saturating_sub(4)).collect();
+    format!("{}{keep}", "*".repeat(count.saturating_sub(4).min(8)))
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.masked_access_key_id())
+            .field("secret_access_key", &"<redacted>")
+            .field("session_token", &self.session_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Loads credentials from the standard AWS chain (environment, shared config and credentials
+/// files, SSO, web identity, container and instance metadata), bounded by a timeout.
+pub async fn load_credentials(region: &str, endpoint: &str) -> Result<Credentials, ConfigError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let no_credentials = || ConfigError::NoCredentials { endpoint: endpoint.to_string() };
+    let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
+        .region(aws_config::Region::new(region.to_string()))
+        .build()
+        .await;
+    let loaded = tokio::time::timeout(Duration::from_secs(15), chain.provide_credentials())
+        .await
+        .map_err(|_| no_credentials())?
+        .map_err(|_| no_credentials())?;
+    Ok(Credentials {
+        access_key_id: loaded.access_key_id().to_string(),
+        secret_access_key: loaded.secret_access_key().to_string(),
+        session_token: loaded.session_token().map(str::to_string),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |key| pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn endpoint_precedence() {
+        let all: &'static [(&str, &str)] = &[
+            ("APPMESH_ENDPOINT", "http://127.0.0.1:1/"),
+            ("AWS_ENDPOINT_URL_APP_MESH", "http://127.0.0.1:2"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:3"),
+        ];
+        let table: &[(Option<&str>, &'static [(&str, &str)], Option<&str>, EndpointSource)] = &[
+            (Some("http://localhost:9"), all, Some("http://localhost:9"), EndpointSource::Flag),
+            (None, all, Some("http://127.0.0.1:1"), EndpointSource::AppmeshEndpoint),
+            (None, &all[1..], Some("http://127.0.0.1:2"), EndpointSource::AwsEndpointUrlAppMesh),
+            (None, &all[2..], Some("http://127.0.0.1:3"), EndpointSource::AwsEndpointUrl),
+            (None, &[("APPMESH_ENDPOINT", "  ")], None, EndpointSource::Embedded),
+            (None, &[], None, EndpointSource::Embedded),
+        ];
+        for (flag, env, url, source) in table {
+            let choice = resolve_endpoint(*flag, false, "us-east-1", env_of(env)).unwrap();
+            assert_eq!((choice.url.as_deref(), choice.source), (*url, *source), "flag {flag:?} env {env:?}");
+        }
+    }
+
+    #[test]
+    fn aws_is_explicit_and_regional() {
+        let choice = resolve_endpoint(None, true, "eu-west-1", env_of(&[("APPMESH_ENDPOINT", "http://x")])).unwrap();
+        assert_eq!(choice.url.as_deref(), Some("https://appmesh.eu-west-1.amazonaws.com"));
+        assert_eq!(aws_endpoint("cn-north-1"), "https://appmesh.cn-north-1.amazonaws.com.cn");
+        assert_eq!(
+            resolve_endpoint(Some("http://x"), true, "us-east-1", env_of(&[])),
+            Err(ConfigError::AwsAndEndpoint)
+        );
+    }
+
+    #[test]
+    fn bad_endpoints_name_their_source() {
+        for value in ["localhost:4566", "ftp://x", "http://x/?a=1", "not a url"] {
+            let err = resolve_endpoint(Some(value), false, "us-east-1", env_of(&[])).unwrap_err();
+            assert!(err.to_string().starts_with("--endpoint is set to"), "{err}");
+        }
+        let err = resolve_endpoint(None, false, "us-east-1", env_of(&[("AWS_ENDPOINT_URL", "oops")])).unwrap_err();
+        assert!(err.to_string().starts_with("AWS_ENDPOINT_URL is set to \"oops\""), "{err}");
+    }
+
+    #[test]
+    fn region_precedence_and_validation() {
+        let env: &'static [(&str, &str)] = &[("AWS_REGION", "eu-west-1"), ("AWS_DEFAULT_REGION", "eu-west-2")];
+        assert_eq!(resolve_region(Some("ap-south-1"), env_of(env), None).unwrap(), "ap-south-1");
+        assert_eq!(resolve_region(None, env_of(env), None).unwrap(), "eu-west-1");
+        assert_eq!(resolve_region(None, env_of(&env[1..]), None).unwrap(), "eu-west-2");
+        assert_eq!(resolve_region(None, env_of(&[]), Some("sa-east-1".into())).unwrap(), "sa-east-1");
+        assert_eq!(resolve_region(None, env_of(&[]), None).unwrap(), "us-east-1");
+        assert!(matches!(resolve_region(Some("US East"), env_of(&[]), None), Err(ConfigError::BadRegion(_))));
+    }
+
+    #[test]
+    fn credentials_debug_hides_secrets() {
+        let credentials = Credentials {
+            access_key_id: "AKIAEXAMPLEKEY12".into(),
+            secret_access_key: "s3cr3t-value".into(),
+            session_token: Some("session-token-value".into()),
+        };
+        let shown = format!("{credentials:?}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("session-token-value") && !shown.contains("AKIAEXAMPLE"));
+        assert!(shown.contains("EY12"));
+    }
+}
