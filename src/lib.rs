@@ -6,6 +6,7 @@
 //! [`emulator`] serves the contract; [`checks`] judge responses; [`suite`] runs the Gherkin
 //! features on top of all of them.
 
+pub mod checks;
 pub mod client;
 pub mod emulator;
 pub mod model;
