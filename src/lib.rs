@@ -10,5 +10,7 @@ pub mod checks;
 pub mod client;
 pub mod emulator;
 pub mod model;
+pub mod suite;
+pub mod target;
 pub mod validate;
 pub mod wire;

@@ -1,1 +1,61 @@
-fn main() {}
+//! The conformance suite as a `cargo test` target: every `.feature` under `features/` against the
+//! resolved target (`APPMESH_ENDPOINT` and friends, else the embedded emulator).
+//!
+//! `cargo test --test conformance -- --tags '@error'` runs a slice. Other arguments cargo passes
+//! to test binaries (filters, `--nocapture`) are ignored rather than refused.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::suite::{self, RunOptions, SuiteContext};
+use appmesh_conformance::target::{self, TargetOptions};
+
+fn tags_argument() -> Option<String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut tags = std::env::var("CUCUMBER_FILTER_TAGS").ok().filter(|t| !t.trim().is_empty());
+    for (index, arg) in args.iter().enumerate() {
+        if let Some(value) = arg.strip_prefix("--tags=") {
+            tags = Some(value.to_string());
+        } else if arg == "--tags" || arg == "-t" {
+            tags = args.get(index + 1).cloned();
+        }
+    }
+    tags
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let model = Arc::new(ServiceModel::embedded());
+    let options = TargetOptions {
+        account_id: std::env::var("APPMESH_ACCOUNT_ID").ok().filter(|a| !a.is_empty()),
+        ..TargetOptions::default()
+    };
+    let connected = match target::connect(model, options).await {
+        Ok(connected) => connected,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("conformance: testing {}", connected.describe());
+    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone()));
+    let run_options = RunOptions {
+        features: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("features"),
+        tags: tags_argument(),
+        report_dir: None,
+    };
+    let summary = match suite::run(ctx, run_options).await {
+        Ok(summary) => summary,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(emulator) = connected.emulator {
+        emulator.shutdown().await;
+    }
+    println!("{}", summary.closing_line());
+    if summary.succeeded() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

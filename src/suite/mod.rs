@@ -1,0 +1,400 @@
+//! The cucumber suite: the World, the step definitions (grouped by domain under [`steps`]) and the
+//! runner shared by `appmesh-conformance run` and `cargo test --test conformance`.
+//!
+//! Every scenario creates its own mesh, named after the run id, and the after-hook deletes what
+//! the scenario created (virtual nodes, then meshes) whether the scenario passed or failed.
+//! A failing step panics with the failed checks and the recorded exchange, and its failures are
+//! kept in the run's result for the summary.
+
+pub mod steps;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use cucumber::gherkin::tagexpr::TagOperation;
+use cucumber::{World, cli, event, writer, writer::Ext as _};
+use futures::FutureExt as _;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::checks::{CheckContext, CheckFailure};
+use crate::client::{Client, ClientError, Exchange};
+
+/// What every scenario of a run shares: the client, what is known of the target, the run id and
+/// the collected results.
+pub struct SuiteContext {
+    pub client: Arc<Client>,
+    pub account_id: Option<String>,
+    /// Prefix of every resource name the run creates, so leftovers can be traced to their run.
+    pub run_id: String,
+    sequence: AtomicU64,
+    results: Mutex<Vec<ScenarioResult>>,
+    cleanup_problems: AtomicUsize,
+}
+
+impl SuiteContext {
+    pub fn new(client: Arc<Client>, account_id: Option<String>) -> Self {
+        let seconds = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        let random: String = (0..4).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
+        SuiteContext {
+            client,
+            account_id,
+            run_id: format!("acf-{seconds:x}-{random}"),
+            sequence: AtomicU64::new(0),
+            results: Mutex::new(Vec::new()),
+            cleanup_problems: AtomicUsize::new(0),
+        }
+    }
+
+    /// A name unique to this run: `{run_id}-{kind}-{n}`.
+    pub fn unique_name(&self, kind: &str) -> String {
+        format!("{}-{kind}-{}", self.run_id, self.sequence.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub fn check_context(&self) -> CheckContext {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
+        CheckContext { region: self.client.config().region.clone(), account_id: self.account_id.clone(), now }
+    }
+}
+
+static CONTEXT: OnceLock<Arc<SuiteContext>> = OnceLock::new();
+
+fn context() -> Arc<SuiteContext> {
+    CONTEXT.get().expect("suite::run installs the context before any scenario starts").clone()
+}
+
+/// A failed step: the checks that failed, where, and the exchange that showed it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepFailure {
+    pub step: String,
+    pub failures: Vec<CheckFailure>,
+    pub exchange: Option<Exchange>,
+    /// A transport or harness error instead of a failed check.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    Passed,
+    Failed,
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    pub feature: String,
+    pub scenario: String,
+    pub location: String,
+    pub outcome: Outcome,
+    pub failures: Vec<StepFailure>,
+}
+
+/// The scenario state. `Debug` is short and shows no secrets: cucumber prints it on failure.
+#[derive(World)]
+#[world(init = Self::new)]
+pub struct ConformanceWorld {
+    ctx: Arc<SuiteContext>,
+    /// Meshes this scenario created, deleted by the after-hook.
+    created_meshes: Vec<String>,
+    /// The mesh the scenario works in.
+    mesh: Option<String>,
+    /// The last CreateVirtualNode input sent (the whole input, URI members included).
+    sent: Option<Value>,
+    last: Option<Exchange>,
+    /// The VirtualNodeData of the last successful create.
+    created: Option<Value>,
+    step_failures: Vec<StepFailure>,
+}
+
+impl fmt::Debug for ConformanceWorld {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConformanceWorld")
+            .field("mesh", &self.mesh)
+            .field("last_status", &self.last.as_ref().map(Exchange::status))
+            .finish()
+    }
+}
+
+impl ConformanceWorld {
+    fn new() -> Self {
+        ConformanceWorld {
+            ctx: context(),
+            created_meshes: Vec::new(),
+            mesh: None,
+            sent: None,
+            last: None,
+            created: None,
+            step_failures: Vec::new(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.ctx.client
+    }
+
+    pub fn mesh(&self) -> &str {
+        self.mesh.as_deref().expect("a Given step names the mesh first (for example `Given a fresh mesh`)")
+    }
+
+    pub fn last(&self) -> &Exchange {
+        self.last.as_ref().expect("a When step sends a request first")
+    }
+
+    /// Fails the step when there are failures: records them and panics with a readable message.
+    pub fn verdict(&mut self, step: &str, failures: Vec<CheckFailure>, exchange: Option<&Exchange>) {
+        if failures.is_empty() {
+            return;
+        }
+        let region = self.client().config().region.clone();
+        let mut message = String::new();
+        for failure in &failures {
+            message.push_str(&format!("{failure}\n"));
+        }
+        if let Some(exchange) = exchange {
+            message.push_str(&format!("exchange:\n{exchange}reproduce:\n  {}\n", exchange.curl(&region)));
+        }
+        self.step_failures.push(StepFailure {
+            step: step.to_string(),
+            failures,
+            exchange: exchange.cloned(),
+            error: None,
+        });
+        panic!("{message}");
+    }
+
+    /// Fails the step on a transport or harness error.
+    pub fn transport_failure(&mut self, step: &str, error: ClientError) -> ! {
+        let message = error.to_string();
+        self.step_failures.push(StepFailure {
+            step: step.to_string(),
+            failures: vec![],
+            exchange: None,
+            error: Some(message.clone()),
+        });
+        panic!("{step}: {message}");
+    }
+
+    /// Calls an operation with standard retries; a transport error fails the step.
+    pub async fn call(&mut self, step: &str, operation: &str, input: &Value) -> Exchange {
+        let client = self.ctx.client.clone();
+        match client.call(operation, input).await {
+            Ok(exchange) => exchange,
+            Err(error) => self.transport_failure(step, error),
+        }
+    }
+
+    /// Creates a mesh for this scenario and remembers it for clean-up.
+    pub async fn create_mesh(&mut self, step: &str) -> String {
+        let name = self.ctx.unique_name("mesh");
+        let exchange = self.call(step, "CreateMesh", &json!({ "meshName": name })).await;
+        // Remember before judging, so even a half-answered create is cleaned up.
+        self.created_meshes.push(name.clone());
+        let model = self.client().model();
+        let op = model.operation("CreateMesh").expect("CreateMesh is a required operation");
+        let failures = crate::checks::check_success(model, op, &exchange);
+        self.verdict(step, failures, Some(&exchange));
+        name
+    }
+
+    /// Deletes every virtual node in the scenario's meshes, then the meshes. Problems are printed,
+    /// counted, and do not hide the scenario's own result.
+    async fn clean_up(&mut self) {
+        let client = self.ctx.client.clone();
+        for mesh in std::mem::take(&mut self.created_meshes) {
+            let mut problems = Vec::new();
+            match list_all_nodes(&client, &mesh).await {
+                Ok(names) => {
+                    for name in names {
+                        let input = json!({ "meshName": mesh, "virtualNodeName": name });
+                        match client.call("DeleteVirtualNode", &input).await {
+                            Ok(exchange) if exchange.status() == 200 || exchange.status() == 404 => {}
+                            Ok(exchange) => {
+                                problems.push(format!("DeleteVirtualNode {name}: HTTP {}", exchange.status()))
+                            }
+                            Err(error) => problems.push(format!("DeleteVirtualNode {name}: {error}")),
+                        }
+                    }
+                }
+                Err(problem) => problems.push(problem),
+            }
+            match client.call("DeleteMesh", &json!({ "meshName": mesh })).await {
+                Ok(exchange) if exchange.status() == 200 || exchange.status() == 404 => {}
+                Ok(exchange) => {
+                    problems.push(format!("DeleteMesh: HTTP {} {}", exchange.status(), exchange.response.body))
+                }
+                Err(error) => problems.push(format!("DeleteMesh: {error}")),
+            }
+            if !problems.is_empty() {
+                self.ctx.cleanup_problems.fetch_add(1, Ordering::Relaxed);
+                eprintln!("warning: clean-up of mesh {mesh} left something behind: {}", problems.join("; "));
+            }
+        }
+    }
+}
+
+/// The names of every virtual node in a mesh, following pagination (bounded to 100 pages).
+pub async fn list_all_nodes(client: &Client, mesh: &str) -> Result<Vec<String>, String> {
+    let mut names = Vec::new();
+    let mut next_token: Option<String> = None;
+    for _ in 0..100 {
+        let mut input = json!({ "meshName": mesh });
+        if let Some(token) = &next_token {
+            input["nextToken"] = json!(token);
+        }
+        let exchange = client.call("ListVirtualNodes", &input).await.map_err(|e| format!("ListVirtualNodes: {e}"))?;
+        if exchange.status() == 404 {
+            return Ok(names);
+        }
+        let body = exchange
+            .json()
+            .filter(|_| exchange.status() == 200)
+            .ok_or_else(|| format!("ListVirtualNodes: HTTP {} {}", exchange.status(), exchange.response.body))?;
+        let page = body["virtualNodes"].as_array().ok_or("ListVirtualNodes: no virtualNodes list")?;
+        names.extend(page.iter().filter_map(|n| n["virtualNodeName"].as_str().map(str::to_string)));
+        match body["nextToken"].as_str() {
+            Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+            _ => return Ok(names),
+        }
+    }
+    Err("ListVirtualNodes: more than 100 pages".to_string())
+}
+
+/// How to run the suite.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// The directory of `.feature` files.
+    pub features: PathBuf,
+    /// A cucumber tag expression, for example `@bound and not @serial`.
+    pub tags: Option<String>,
+    /// Where to write `junit.xml` and `cucumber.json`; nothing is written when `None`.
+    pub report_dir: Option<PathBuf>,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub parsing_errors: usize,
+    pub cleanup_problems: usize,
+    pub requests: u64,
+    pub retries: u64,
+    pub scenarios: Vec<ScenarioResult>,
+}
+
+impl RunSummary {
+    pub fn succeeded(&self) -> bool {
+        self.failed == 0 && self.parsing_errors == 0 && self.passed + self.skipped > 0
+    }
+
+    /// The closing line CI tools recognise.
+    pub fn closing_line(&self) -> String {
+        format!("conformance: {} passed, {} failed, {} skipped", self.passed, self.failed, self.skipped)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("the suite can run only once per process")]
+    AlreadyRan,
+    #[error("bad tag expression {expression:?}: {message}")]
+    BadTags { expression: String, message: String },
+    #[error("the features directory {0} does not exist; run from the repository root or pass --features DIR")]
+    NoFeatures(PathBuf),
+    #[error("cannot write reports to {path}: {error}")]
+    Reports { path: PathBuf, error: std::io::Error },
+}
+
+/// Parses a cucumber tag expression, with an error that names it.
+pub fn parse_tags(expression: &str) -> Result<TagOperation, RunError> {
+    expression
+        .parse::<TagOperation>()
+        .map_err(|e| RunError::BadTags { expression: expression.to_string(), message: e.to_string() })
+}
+
+fn create_report_file(dir: &Path, name: &str) -> Result<std::fs::File, RunError> {
+    let path = dir.join(name);
+    std::fs::File::create(&path).map_err(|error| RunError::Reports { path, error })
+}
+
+/// Runs every scenario under `options.features` against the context's client.
+pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSummary, RunError> {
+    let tags = options.tags.as_deref().map(parse_tags).transpose()?;
+    if !options.features.is_dir() {
+        return Err(RunError::NoFeatures(options.features.clone()));
+    }
+    CONTEXT.set(ctx.clone()).map_err(|_| RunError::AlreadyRan)?;
+
+    let base = ConformanceWorld::cucumber()
+        .after(|feature, _rule, scenario, finished, world| {
+            async move {
+                let mut step_failures = Vec::new();
+                if let Some(world) = world {
+                    world.clean_up().await;
+                    step_failures = std::mem::take(&mut world.step_failures);
+                }
+                let outcome = match finished {
+                    event::ScenarioFinished::StepPassed => Outcome::Passed,
+                    // A skipped step (usually one with no definition) fails the scenario unless the
+                    // scenario allows it, as cucumber's own fail_on_skipped does.
+                    event::ScenarioFinished::StepSkipped if scenario.tags.iter().any(|t| t == "allow.skipped") => {
+                        Outcome::Skipped
+                    }
+                    _ => Outcome::Failed,
+                };
+                let location = match &feature.path {
+                    Some(path) => format!("{}:{}", path.display(), scenario.position.line),
+                    None => format!("{}:{}", feature.name, scenario.position.line),
+                };
+                context().results.lock().unwrap_or_else(|p| p.into_inner()).push(ScenarioResult {
+                    feature: feature.name.clone(),
+                    scenario: scenario.name.clone(),
+                    location,
+                    outcome,
+                    failures: step_failures,
+                });
+            }
+            .boxed_local()
+        })
+        .fail_on_skipped();
+
+    let parsing_errors = match &options.report_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|error| RunError::Reports { path: dir.clone(), error })?;
+            let junit = create_report_file(dir, "junit.xml")?;
+            let json = create_report_file(dir, "cucumber.json")?;
+            let writer = writer::Basic::stdout()
+                .summarized()
+                .tee::<ConformanceWorld, _>(writer::JUnit::for_tee(junit, 0))
+                .tee::<ConformanceWorld, _>(writer::Json::for_tee(json))
+                .normalized();
+            let mut cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
+            cli_options.tags_filter = tags;
+            let result = base.with_writer(writer).with_cli(cli_options).run(options.features.clone()).await;
+            writer::Stats::<ConformanceWorld>::parsing_errors(&result)
+        }
+        None => {
+            let mut cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
+            cli_options.tags_filter = tags;
+            let result = base.with_cli(cli_options).run(options.features.clone()).await;
+            writer::Stats::<ConformanceWorld>::parsing_errors(&result)
+        }
+    };
+
+    let scenarios = std::mem::take(&mut *ctx.results.lock().unwrap_or_else(|p| p.into_inner()));
+    let count = |outcome: Outcome| scenarios.iter().filter(|s| s.outcome == outcome).count();
+    Ok(RunSummary {
+        passed: count(Outcome::Passed),
+        failed: count(Outcome::Failed),
+        skipped: count(Outcome::Skipped),
+        parsing_errors,
+        cleanup_problems: ctx.cleanup_problems.load(Ordering::Relaxed),
+        requests: ctx.client.requests(),
+        retries: ctx.client.retries(),
+        scenarios,
+    })
+}

@@ -1,0 +1,78 @@
+//! Steps that judge error responses and check that a rejected request changed nothing.
+
+use cucumber::gherkin::Step;
+use cucumber::then;
+use serde_json::json;
+
+use super::ErrorName;
+use crate::checks::{self, CheckFailure, Severity};
+use crate::suite::{ConformanceWorld, list_all_nodes};
+
+#[then(expr = "the request fails with {error}")]
+async fn the_request_fails_with(world: &mut ConformanceWorld, step: &Step, error: ErrorName) {
+    let exchange = world.last().clone();
+    let failures = checks::check_error(world.client().model(), &exchange, &error.0);
+    world.verdict(&step.value, failures, Some(&exchange));
+}
+
+#[then(expr = "no virtual node named {string} exists in the mesh")]
+async fn no_virtual_node_named(world: &mut ConformanceWorld, step: &Step, name: String) {
+    let input = json!({ "meshName": world.mesh(), "virtualNodeName": name });
+    let exchange = world.call(&step.value, "DescribeVirtualNode", &input).await;
+    let mut failures = checks::check_error(world.client().model(), &exchange, "NotFoundException");
+    for failure in &mut failures {
+        failure.id = format!("nothing-created.{}", failure.id);
+        failure.rule =
+            format!("a rejected request creates nothing: DescribeVirtualNode {name} is 404 ({})", failure.rule);
+    }
+    world.verdict(&step.value, failures, Some(&exchange));
+}
+
+#[then(expr = "the mesh holds exactly {int} virtual node(s)")]
+async fn the_mesh_holds(world: &mut ConformanceWorld, step: &Step, expected: usize) {
+    let mesh = world.mesh().to_string();
+    let names = match list_all_nodes(world.client(), &mesh).await {
+        Ok(names) => names,
+        Err(problem) => {
+            let failure = CheckFailure {
+                id: "list.readable".into(),
+                severity: Severity::Must,
+                path: String::new(),
+                rule: "ListVirtualNodes answers for an existing mesh".into(),
+                expected: "200 with a virtualNodes list".into(),
+                actual: problem,
+                hint: None,
+            };
+            return world.verdict(&step.value, vec![failure], None);
+        }
+    };
+    if names.len() != expected {
+        let failure = CheckFailure {
+            id: "list.count".into(),
+            severity: Severity::Must,
+            path: "virtualNodes".into(),
+            rule: "no resource is lost or duplicated: ListVirtualNodes shows exactly what was created".into(),
+            expected: format!("{expected} virtual node(s)"),
+            actual: format!("{} ({})", names.len(), names.join(", ")),
+            hint: None,
+        };
+        world.verdict(&step.value, vec![failure], None);
+    }
+}
+
+#[then("the first virtual node is unchanged")]
+async fn the_first_node_is_unchanged(world: &mut ConformanceWorld, step: &Step) {
+    let created = world.created.clone().expect("an earlier step created a virtual node");
+    let input = json!({ "meshName": created["meshName"], "virtualNodeName": created["virtualNodeName"] });
+    let exchange = world.call(&step.value, "DescribeVirtualNode", &input).await;
+    let failures = if exchange.status() == 200 {
+        checks::check_readback("DescribeVirtualNode", &created, &exchange.json().unwrap_or_default())
+    } else {
+        checks::check_success(
+            world.client().model(),
+            world.client().model().operation("DescribeVirtualNode").expect("in the model"),
+            &exchange,
+        )
+    };
+    world.verdict(&step.value, failures, Some(&exchange));
+}

@@ -1,0 +1,94 @@
+//! Steps that judge a successful CreateVirtualNode response and read the node back.
+
+use cucumber::gherkin::Step;
+use cucumber::then;
+use serde_json::{Value, json};
+
+use crate::checks::{self, SentNode};
+use crate::suite::ConformanceWorld;
+
+#[then("the virtual node is created")]
+async fn the_virtual_node_is_created(world: &mut ConformanceWorld, step: &Step) {
+    let exchange = world.last().clone();
+    let model = world.client().model();
+    let op = model.operation("CreateVirtualNode").expect("CreateVirtualNode is in the model");
+    let failures = checks::check_success(model, op, &exchange);
+    world.verdict(&step.value, failures, Some(&exchange));
+}
+
+/// Runs the created-node checks and keeps those with the given ids.
+fn created_node_checks(world: &mut ConformanceWorld, step: &Step, ids: &[&str]) {
+    let exchange = world.last().clone();
+    let data = exchange.json().unwrap_or(Value::Null);
+    let input = world.sent.clone().unwrap_or_default();
+    let sent = SentNode {
+        mesh_name: input["meshName"].as_str().unwrap_or_default(),
+        virtual_node_name: input["virtualNodeName"].as_str().unwrap_or_default(),
+        spec: &input["spec"],
+    };
+    let failures = checks::check_created_node(world.client().model(), &data, &sent, &world.ctx.check_context())
+        .into_iter()
+        .filter(|f| ids.contains(&f.id.as_str()))
+        .collect();
+    world.verdict(&step.value, failures, Some(&exchange));
+}
+
+#[then("the ARN names the mesh and the virtual node")]
+async fn arn(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["metadata.arn"]);
+}
+
+#[then("the version is 1")]
+async fn version(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["metadata.version"]);
+}
+
+#[then("createdAt is within 5 minutes of the local clock")]
+async fn created_at(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["metadata.createdAt"]);
+}
+
+#[then("lastUpdatedAt is not before createdAt")]
+async fn last_updated_at(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["metadata.lastUpdatedAt"]);
+}
+
+#[then("meshOwner and resourceOwner are 12-digit account ids")]
+async fn owners(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["metadata.meshOwner", "metadata.resourceOwner"]);
+}
+
+#[then("the uid is not empty")]
+async fn uid(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["metadata.uid"]);
+}
+
+#[then("the status is ACTIVE")]
+async fn status(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["status.status"]);
+}
+
+#[then("the mesh name and virtual node name are echoed")]
+async fn names_echoed(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["echo.meshName", "echo.virtualNodeName"]);
+}
+
+#[then("the echoed spec equals the sent spec once null members are dropped")]
+async fn spec_echoed(world: &mut ConformanceWorld, step: &Step) {
+    created_node_checks(world, step, &["echo.spec"]);
+}
+
+/// DescribeVirtualNode of the created node: a valid VirtualNodeData equal to the create's answer.
+#[then(expr = "DescribeVirtualNode returns the same virtual node")]
+async fn describe_returns_the_same(world: &mut ConformanceWorld, step: &Step) {
+    let created = world.created.clone().expect("an earlier step created a virtual node");
+    let input = json!({ "meshName": created["meshName"], "virtualNodeName": created["virtualNodeName"] });
+    let exchange = world.call(&step.value, "DescribeVirtualNode", &input).await;
+    let model = world.client().model();
+    let op = model.operation("DescribeVirtualNode").expect("DescribeVirtualNode is in the model");
+    let mut failures = checks::check_success(model, op, &exchange);
+    if failures.is_empty() {
+        failures = checks::check_readback("DescribeVirtualNode", &created, &exchange.json().unwrap_or_default());
+    }
+    world.verdict(&step.value, failures, Some(&exchange));
+}

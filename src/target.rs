@@ -1,0 +1,106 @@
+//! Connecting to the target a run tests: resolve the endpoint, region and credentials, start the
+//! embedded emulator when no endpoint is given, and check that the target answers at all.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::client::target::{self, ConfigError, EndpointSource, resolve_endpoint, resolve_region};
+use crate::client::{Client, ClientConfig, ClientError, Credentials, RetryPolicy};
+use crate::emulator::{self, EmulatorConfig, RunningEmulator};
+use crate::model::ServiceModel;
+
+/// What the user asked for, from flags (the binary) or the environment (`cargo test`).
+#[derive(Debug, Clone, Default)]
+pub struct TargetOptions {
+    pub endpoint: Option<String>,
+    pub aws: bool,
+    pub region: Option<String>,
+    /// The target's account id, when the user declares it; the embedded emulator's is known.
+    pub account_id: Option<String>,
+    /// The limit on one request, whole response included.
+    pub timeout: Option<Duration>,
+    /// Deviation modes for the embedded emulator (used by the self-tests).
+    pub emulator: EmulatorConfig,
+}
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A target ready to test.
+pub struct ConnectedTarget {
+    pub client: Arc<Client>,
+    pub source: EndpointSource,
+    pub account_id: Option<String>,
+    /// The running embedded emulator, when that is the target.
+    pub emulator: Option<RunningEmulator>,
+}
+
+impl ConnectedTarget {
+    /// One line for logs and reports: where the run points.
+    pub fn describe(&self) -> String {
+        match self.source {
+            EndpointSource::Embedded => format!("the embedded emulator at {}", self.client.config().endpoint),
+            source => format!("{} (from {source})", self.client.config().endpoint),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the embedded emulator could not listen on 127.0.0.1: {0}")]
+    Emulator(std::io::Error),
+    #[error(
+        "cannot reach {endpoint} ({source_name}): {detail}; start the target, or point the harness elsewhere with --endpoint or APPMESH_ENDPOINT"
+    )]
+    Unreachable { endpoint: String, source_name: EndpointSource, detail: String },
+    #[error("{0}")]
+    Client(#[from] ClientError),
+}
+
+pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result<ConnectedTarget, ConnectError> {
+    let env = |key: &str| std::env::var(key).ok();
+    let profile_region =
+        if options.region.is_none() && env("AWS_REGION").is_none() && env("AWS_DEFAULT_REGION").is_none() {
+            target::profile_region().await
+        } else {
+            None
+        };
+    let region = resolve_region(options.region.as_deref(), env, profile_region)?;
+    let choice = resolve_endpoint(options.endpoint.as_deref(), options.aws, &region, env)?;
+    let timeout = options.timeout.unwrap_or(DEFAULT_TIMEOUT);
+
+    let (endpoint, credentials, account_id, running) = match choice.url {
+        None => {
+            let config = EmulatorConfig { region: region.clone(), ..options.emulator.clone() };
+            let account = config.account_id.clone();
+            let running = emulator::start(model.clone(), config, 0).await.map_err(ConnectError::Emulator)?;
+            (running.endpoint(), Credentials::embedded(), Some(account), Some(running))
+        }
+        Some(url) => {
+            let credentials = target::load_credentials(&region, &url).await?;
+            (url, credentials, options.account_id.clone(), None)
+        }
+    };
+    let client =
+        Client::new(model, ClientConfig { endpoint, region, credentials, timeout, retry: RetryPolicy::default() })?;
+    let connected = ConnectedTarget { client: Arc::new(client), source: choice.source, account_id, emulator: running };
+    preflight(&connected).await?;
+    Ok(connected)
+}
+
+/// Any HTTP answer to a DescribeMesh of a name nobody uses proves the target is there.
+async fn preflight(target: &ConnectedTarget) -> Result<(), ConnectError> {
+    let probe = json!({ "meshName": format!("appmesh-conformance-preflight-{}", uuid::Uuid::new_v4().simple()) });
+    match target.client.call_raw("DescribeMesh", &probe).await {
+        Ok(_) => Ok(()),
+        Err(ClientError::Transport { kind, message, .. }) => Err(ConnectError::Unreachable {
+            endpoint: target.client.config().endpoint.clone(),
+            source_name: target.source,
+            detail: format!("{kind}: {message}"),
+        }),
+        Err(other) => Err(other.into()),
+    }
+}
