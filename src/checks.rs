@@ -287,7 +287,7 @@ pub fn check_created_node(
             "metadata.arn",
             "arn:aws:appmesh:{region}:{account}:mesh/{mesh}/virtualNode/{name} (documented sample response)",
             expected_arn,
-            describe(&metadata["arn"]),
+            metadata["arn"].to_string(),
         ));
     }
     if metadata["version"] != Value::from(1) {

@@ -1,1 +1,292 @@
-fn main() {}
+//! The `appmesh-conformance` command: `run` tests a target, `serve` runs the embedded emulator.
+//!
+//! Exit codes of `run`: 0 when every check passes, 1 when any check fails, 2 on a usage or
+//! configuration error (bad flag, unreadable model, unreachable endpoint, missing credentials),
+//! always with one line saying what to do.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use appmesh_conformance::emulator::{self, Deviation, EmulatorConfig};
+use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::suite::{self, Outcome, RunOptions, RunSummary, SuiteContext};
+use appmesh_conformance::target::{self, TargetOptions};
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "appmesh-conformance",
+    version,
+    about = "Contract and conformance tests for the AWS App Mesh CreateVirtualNode API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the conformance suite against a target (the embedded emulator unless told otherwise).
+    Run(RunArgs),
+    /// Serve the embedded emulator on a loopback port, for other clients and harnesses.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Endpoint to test, for example http://127.0.0.1:4566. Without it: APPMESH_ENDPOINT,
+    /// AWS_ENDPOINT_URL_APP_MESH, AWS_ENDPOINT_URL, else the embedded emulator.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Test the real regional AWS endpoint (https://appmesh.REGION.amazonaws.com). Creates and
+    /// deletes real resources in your account. Never chosen implicitly.
+    #[arg(long, conflicts_with = "endpoint")]
+    aws: bool,
+    /// AWS region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1.
+    #[arg(long)]
+    region: Option<String>,
+    /// The target's 12-digit account id, when known; owners and ARNs are then checked against it.
+    #[arg(long, env = "APPMESH_ACCOUNT_ID", value_name = "ID")]
+    account_id: Option<String>,
+    /// Cucumber tag expression selecting scenarios, for example '@error and not @serial'.
+    #[arg(long, value_name = "EXPR")]
+    tags: Option<String>,
+    /// Directory of .feature files.
+    #[arg(long, value_name = "DIR", default_value = "features")]
+    features: PathBuf,
+    /// Where the reports go.
+    #[arg(long, value_name = "DIR", default_value = "reports/latest")]
+    report_dir: PathBuf,
+    /// An AWS SDK service model for App Mesh to test with instead of the embedded one.
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+    /// Limit on each request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    timeout: u64,
+    /// Switch on a deviation mode of the embedded emulator (repeatable); for proving the suite
+    /// catches it. Only with the embedded emulator.
+    #[arg(long, value_name = "NAME")]
+    deviation: Vec<Deviation>,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 9080)]
+    port: u16,
+    /// The region the emulator answers for (in ARNs).
+    #[arg(long, default_value = emulator::DEFAULT_REGION)]
+    region: String,
+    /// The 12-digit account id the emulator answers for.
+    #[arg(long, default_value = emulator::DEFAULT_ACCOUNT_ID)]
+    account: String,
+    /// Switch on a deliberate deviation from the contract (repeatable); see --list-deviations.
+    #[arg(long, value_name = "NAME")]
+    deviation: Vec<Deviation>,
+    /// Print the deviation modes and exit.
+    #[arg(long)]
+    list_deviations: bool,
+    /// An AWS SDK service model for App Mesh to serve instead of the embedded one.
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run(args).await,
+            Command::Serve(args) => serve(args).await,
+        }
+    })
+}
+
+fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(2)
+}
+
+fn load_model(path: Option<&Path>) -> Result<ServiceModel, String> {
+    let Some(path) = path else { return Ok(ServiceModel::embedded()) };
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the model {}: {e}", path.display()))?;
+    let model =
+        ServiceModel::from_json(&text).map_err(|e| format!("the model {} cannot be used: {e}", path.display()))?;
+    model.check_required_operations().map_err(|e| format!("the model {} cannot be used: {e}", path.display()))?;
+    Ok(model)
+}
+
+/// `features` as given, else the checkout's own `features/` (for runs from another directory).
+fn features_dir(given: &Path) -> PathBuf {
+    if given.is_dir() || given != Path::new("features") {
+        return given.to_path_buf();
+    }
+    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("features");
+    if checkout.is_dir() { checkout } else { given.to_path_buf() }
+}
+
+async fn run(args: RunArgs) -> ExitCode {
+    let model = match load_model(args.model.as_deref()) {
+        Ok(model) => Arc::new(model),
+        Err(message) => return usage_error(message),
+    };
+    if !args.deviation.is_empty() && (args.endpoint.is_some() || args.aws) {
+        return usage_error("--deviation applies to the embedded emulator only; drop --endpoint/--aws or --deviation");
+    }
+    if let Some(account) = &args.account_id
+        && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return usage_error(format!("--account-id {account:?} is not a 12-digit AWS account id"));
+    }
+    if let Some(tags) = &args.tags
+        && let Err(error) = suite::parse_tags(tags)
+    {
+        return usage_error(error);
+    }
+    let options = TargetOptions {
+        endpoint: args.endpoint.clone(),
+        aws: args.aws,
+        region: args.region.clone(),
+        account_id: args.account_id.clone(),
+        timeout: Some(Duration::from_secs(args.timeout.max(1))),
+        emulator: EmulatorConfig { deviations: args.deviation.iter().copied().collect(), ..EmulatorConfig::default() },
+    };
+    let connected = match target::connect(model, options).await {
+        Ok(connected) => connected,
+        Err(error) => return usage_error(error),
+    };
+    println!("conformance: testing {}", connected.describe());
+    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone()));
+    let run_options = RunOptions {
+        features: features_dir(&args.features),
+        tags: args.tags.clone(),
+        report_dir: Some(args.report_dir.clone()),
+    };
+    let summary = match suite::run(ctx, run_options).await {
+        Ok(summary) => summary,
+        Err(error) => return usage_error(error),
+    };
+    if let Some(emulator) = connected.emulator {
+        emulator.shutdown().await;
+    }
+    if let Err(error) = write_summary(&args.report_dir, &summary) {
+        return usage_error(error);
+    }
+    print_failures(&summary);
+    println!("reports: {}", args.report_dir.display());
+    println!("{}", summary.closing_line());
+    if summary.parsing_errors > 0 {
+        eprintln!("error: {} feature file(s) could not be parsed", summary.parsing_errors);
+        return ExitCode::from(2);
+    }
+    if summary.passed + summary.failed + summary.skipped == 0 {
+        eprintln!("error: no scenario matched; check --tags and --features");
+        return ExitCode::from(2);
+    }
+    if summary.succeeded() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn write_summary(dir: &Path, summary: &RunSummary) -> Result<(), String> {
+    let path = dir.join("summary.json");
+    let text = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// A short list of what failed, after cucumber's own output: scenario, location, check ids.
+fn print_failures(summary: &RunSummary) {
+    let failed: Vec<_> = summary.scenarios.iter().filter(|s| s.outcome == Outcome::Failed).collect();
+    if failed.is_empty() {
+        return;
+    }
+    println!("\nfailed scenarios:");
+    for scenario in failed {
+        println!("  {} ({})", scenario.scenario, scenario.location);
+        for step in &scenario.failures {
+            for failure in &step.failures {
+                let path = if failure.path.is_empty() { String::new() } else { format!(" at {}", failure.path) };
+                println!(
+                    "    [{}] {}{path}: expected {}, actual {}",
+                    failure.severity, failure.id, failure.expected, failure.actual
+                );
+            }
+            if let Some(error) = &step.error {
+                println!("    error: {error}");
+            }
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    if args.list_deviations {
+        for deviation in Deviation::ALL {
+            println!("{:<30} {}", deviation.name(), deviation.description());
+        }
+        return ExitCode::SUCCESS;
+    }
+    if args.account.len() != 12 || !args.account.bytes().all(|b| b.is_ascii_digit()) {
+        return usage_error(format!("--account {:?} is not a 12-digit AWS account id", args.account));
+    }
+    let model = match load_model(args.model.as_deref()) {
+        Ok(model) => Arc::new(model),
+        Err(message) => return usage_error(message),
+    };
+    let config = EmulatorConfig {
+        region: args.region.clone(),
+        account_id: args.account.clone(),
+        deviations: args.deviation.iter().copied().collect(),
+    };
+    let running = match emulator::start(model, config, args.port).await {
+        Ok(running) => running,
+        Err(error) => {
+            return usage_error(format!("cannot listen on 127.0.0.1:{}: {error}; choose another --port", args.port));
+        }
+    };
+    println!(
+        "appmesh-conformance emulator listening on {} (region {}, account {})",
+        running.endpoint(),
+        args.region,
+        args.account
+    );
+    if !args.deviation.is_empty() {
+        let names: Vec<&str> = args.deviation.iter().map(|d| d.name()).collect();
+        println!("deviations on: {}", names.join(", "));
+    }
+    shutdown_signal().await;
+    println!("shutting down");
+    running.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

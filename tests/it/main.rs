@@ -1,4 +1,5 @@
 //! Integration tests: one binary with a module per feature (the cucumber runner is the other
 //! test target).
 
+mod cli;
 mod emulator;

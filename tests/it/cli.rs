@@ -1,0 +1,151 @@
+//! The `appmesh-conformance` binary end to end: `run` against the faithful emulator and against
+//! emulators with deviation modes (reached over HTTP with `--endpoint`, as any third-party target
+//! would be), and the usage and configuration errors that exit with 2.
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use appmesh_conformance::emulator::{self, Deviation, EmulatorConfig};
+use appmesh_conformance::model::ServiceModel;
+
+fn binary() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_appmesh-conformance"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    for variable in ["APPMESH_ENDPOINT", "AWS_ENDPOINT_URL_APP_MESH", "AWS_ENDPOINT_URL", "APPMESH_ACCOUNT_ID"] {
+        command.env_remove(variable);
+    }
+    command.env("AWS_ACCESS_KEY_ID", "AKIDCLITEST").env("AWS_SECRET_ACCESS_KEY", "cli-test-secret-value");
+    command.env("AWS_CONFIG_FILE", "/nonexistent").env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
+    command
+}
+
+fn text(output: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+/// Runs the binary against an emulator with the given deviations; returns its output and the
+/// text of every failed check in `summary.json` (id, member path, rule, expected, actual).
+async fn run_against(deviations: &[Deviation]) -> (Output, Vec<String>) {
+    let config = EmulatorConfig { deviations: deviations.iter().copied().collect(), ..Default::default() };
+    let running = emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap();
+    let reports = tempdir();
+    let endpoint = running.endpoint();
+    let dir = reports.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        binary().args(["run", "--endpoint", &endpoint, "--report-dir", &dir]).output().unwrap()
+    })
+    .await
+    .unwrap();
+    running.shutdown().await;
+    let summary = std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap_or_default();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
+    let mut checks = Vec::new();
+    for scenario in summary["scenarios"].as_array().into_iter().flatten() {
+        for step in scenario["failures"].as_array().into_iter().flatten() {
+            for failure in step["failures"].as_array().into_iter().flatten() {
+                let fields = ["id", "path", "rule", "expected", "actual"];
+                checks.push(
+                    fields.iter().map(|f| failure[*f].as_str().unwrap_or_default()).collect::<Vec<_>>().join(" | "),
+                );
+            }
+        }
+    }
+    (output, checks)
+}
+
+fn tempdir() -> String {
+    let dir = std::env::temp_dir().join(format!("appmesh-conformance-it-{}", uuid::Uuid::new_v4().simple()));
+    dir.to_string_lossy().into_owned()
+}
+
+#[tokio::test]
+async fn the_faithful_emulator_passes_over_http() {
+    let (output, checks) = run_against(&[]).await;
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert_eq!(checks, Vec::<String>::new());
+    assert!(shown.contains("conformance: 4 passed, 0 failed, 0 skipped"), "{shown}");
+}
+
+/// Every deviation mode makes the run fail, and a failing check names the deviation's subject.
+#[tokio::test]
+async fn every_deviation_is_caught_and_named() {
+    let mut missed = Vec::new();
+    for deviation in Deviation::ALL {
+        let (output, checks) = run_against(&[*deviation]).await;
+        let failed = output.status.code() == Some(1);
+        let named = checks.iter().any(|check| check.contains(deviation.subject()));
+        if !(failed && named) {
+            missed.push(format!(
+                "{deviation} (exit {:?}, subject {:?} named: {named})",
+                output.status.code(),
+                deviation.subject()
+            ));
+        }
+    }
+    println!("deviations caught: {}/{}", Deviation::ALL.len() - missed.len(), Deviation::ALL.len());
+    assert!(missed.is_empty(), "not caught: {missed:#?}");
+}
+
+#[test]
+fn configuration_errors_exit_2_with_one_clear_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["run", "--endpoint", "http://127.0.0.1:1"], "cannot reach http://127.0.0.1:1"),
+        (&["run", "--endpoint", "localhost:4566"], "is not an http:// or https:// URL"),
+        (&["run", "--tags", "@a and"], "bad tag expression"),
+        (&["run", "--model", "/nonexistent/model.json"], "cannot read the model"),
+        (&["run", "--account-id", "12345"], "is not a 12-digit AWS account id"),
+        (&["run", "--deviation", "nope"], "unknown deviation `nope`"),
+        (&["run", "--endpoint", "http://127.0.0.1:1", "--deviation", "version-zero"], "embedded emulator only"),
+        (&["run", "--no-such-flag"], "unexpected argument"),
+    ];
+    for (args, expected) in cases {
+        let output = binary().args(*args).output().unwrap();
+        let shown = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {shown}");
+        assert!(shown.contains(expected), "{args:?}: expected {expected:?} in {shown}");
+        assert!(!shown.contains("panicked"), "{args:?}: {shown}");
+    }
+}
+
+#[test]
+fn missing_credentials_for_an_endpoint_exit_2() {
+    let output = binary()
+        .args(["run", "--endpoint", "http://127.0.0.1:1"])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("no AWS credentials found for http://127.0.0.1:1"), "{shown}");
+}
+
+#[test]
+fn a_run_writes_its_reports_without_secrets() {
+    let reports = tempdir();
+    let output = binary().args(["run", "--report-dir", &reports]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    for name in ["junit.xml", "cucumber.json", "summary.json"] {
+        let content = std::fs::read_to_string(std::path::Path::new(&reports).join(name)).unwrap();
+        assert!(!content.is_empty(), "{name} is empty");
+        assert!(!content.contains("appmesh-conformance-embedded-secret"), "{name} holds the secret key");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["passed"], 4);
+    assert!(summary["requests"].as_u64().unwrap() > 10);
+}
+
+#[test]
+fn serve_lists_its_deviations() {
+    let output = binary().args(["serve", "--list-deviations"]).output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(0));
+    for deviation in Deviation::ALL {
+        assert!(shown.contains(deviation.name()), "{shown}");
+    }
+}
