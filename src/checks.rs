@@ -290,7 +290,7 @@ pub fn check_created_node(
             metadata["arn"].to_string(),
         ));
     }
-    if metadata["version"] != Value::from(1) {
+    if metadata["version"] != 1 {
         failures.push(CheckFailure::new(
             "metadata.version",
             Severity::Should,

@@ -123,9 +123,9 @@ pub fn build_request(model: &ServiceModel, operation: &str, input: &Value) -> Re
 
 /// The operation a method and path address, with its decoded URI labels. Where several templates
 /// match, the one with the most literal segments wins.
-pub fn route<'m>(model: &'m ServiceModel, method: &str, path: &str) -> Option<(&'m Operation, Vec<(String, String)>)> {
+pub fn route<'m>(model: &'m ServiceModel, method: &str, path: &str) -> Option<(&'m Operation, Labels)> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let mut best: Option<(usize, &Operation, Vec<(String, String)>)> = None;
+    let mut best: Option<(usize, &Operation, Labels)> = None;
     for op in model.operations.values() {
         if !op.http.method.eq_ignore_ascii_case(method) {
             continue;
@@ -139,7 +139,10 @@ pub fn route<'m>(model: &'m ServiceModel, method: &str, path: &str) -> Option<(&
     best.map(|(_, op, labels)| (op, labels))
 }
 
-fn match_template(template: &str, segments: &[&str]) -> Option<(usize, Vec<(String, String)>)> {
+/// Decoded URI labels, `(label, value)`.
+pub type Labels = Vec<(String, String)>;
+
+fn match_template(template: &str, segments: &[&str]) -> Option<(usize, Labels)> {
     let parts: Vec<&str> = template.trim_start_matches('/').split('/').collect();
     let mut labels = Vec::new();
     let mut literals = 0;
@@ -418,7 +421,7 @@ mod tests {
     #[test]
     fn error_code_forms() {
         let header = |v: &str| vec![("X-Amzn-Errortype".to_string(), v.to_string())];
-        let table: &[(Vec<(String, String)>, &[u8], Option<&str>)] = &[
+        let table: &[(Labels, &[u8], Option<&str>)] = &[
             (header("ConflictException"), b"{}", Some("ConflictException")),
             (header("ConflictException:http://internal.amazon.com/"), b"", Some("ConflictException")),
             (header("aws.appmesh#NotFoundException:extra"), b"", Some("NotFoundException")),

@@ -222,13 +222,12 @@ impl Client {
         let mut headers = request.headers.clone();
         headers.push(("host".to_string(), host));
         let signed = sign::sign_headers(
-            &request.method,
-            url,
-            &headers,
-            &request.body,
-            &self.config.credentials,
-            &self.config.region,
-            &self.model.metadata.signing_name,
+            sign::Signable { method: &request.method, url, headers: &headers, body: &request.body },
+            sign::Scope {
+                credentials: &self.config.credentials,
+                region: &self.config.region,
+                service: &self.model.metadata.signing_name,
+            },
             SystemTime::now(),
         )?;
         headers.extend(signed);

@@ -11,19 +11,29 @@ use super::target::Credentials;
 #[error("the request could not be signed: {0}")]
 pub struct SignError(String);
 
+/// The parts of a request that a signature covers. `url` is the full URL; `headers` must hold
+/// every header that will be sent and should be signed, `host` among them.
+#[derive(Debug, Clone, Copy)]
+pub struct Signable<'a> {
+    pub method: &'a str,
+    pub url: &'a str,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+/// Who signs, for which region and service.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    pub credentials: &'a Credentials,
+    pub region: &'a str,
+    pub service: &'a str,
+}
+
 /// Returns the headers that sign the request (`authorization`, `x-amz-date` and, with a session
-/// token, `x-amz-security-token`). `url` is the full URL; `headers` must include every header
-/// that will be sent and should be signed, `host` among them.
-pub fn sign_headers(
-    method: &str,
-    url: &str,
-    headers: &[(String, String)],
-    body: &[u8],
-    credentials: &Credentials,
-    region: &str,
-    service: &str,
-    time: SystemTime,
-) -> Result<Vec<(String, String)>, SignError> {
+/// token, `x-amz-security-token`).
+pub fn sign_headers(request: Signable, scope: Scope, time: SystemTime) -> Result<Vec<(String, String)>, SignError> {
+    let Signable { method, url, headers, body } = request;
+    let Scope { credentials, region, service } = scope;
     let identity = aws_credential_types::Credentials::new(
         credentials.access_key_id.clone(),
         credentials.secret_access_key.clone(),
@@ -79,14 +89,10 @@ mod tests {
     #[test]
     fn matches_the_published_get_vanilla_vector() {
         let headers = vec![("host".to_string(), "example.amazonaws.com".to_string())];
+        let credentials = credentials(None);
         let signed = sign_headers(
-            "GET",
-            "https://example.amazonaws.com/",
-            &headers,
-            b"",
-            &credentials(None),
-            "us-east-1",
-            "service",
+            Signable { method: "GET", url: "https://example.amazonaws.com/", headers: &headers, body: b"" },
+            Scope { credentials: &credentials, region: "us-east-1", service: "service" },
             fixed_time(),
         )
         .unwrap();
@@ -107,15 +113,16 @@ mod tests {
             ("host".to_string(), "127.0.0.1:4566".to_string()),
             ("content-type".to_string(), "application/json".to_string()),
         ];
+        let credentials = credentials(Some("TOKEN"));
         let sign_once = || {
             sign_headers(
-                "PUT",
-                "http://127.0.0.1:4566/v20190125/meshes/m/virtualNodes",
-                &headers,
-                b"{}",
-                &credentials(Some("TOKEN")),
-                "eu-west-1",
-                "appmesh",
+                Signable {
+                    method: "PUT",
+                    url: "http://127.0.0.1:4566/v20190125/meshes/m/virtualNodes",
+                    headers: &headers,
+                    body: b"{}",
+                },
+                Scope { credentials: &credentials, region: "eu-west-1", service: "appmesh" },
                 fixed_time(),
             )
             .unwrap()

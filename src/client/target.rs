@@ -199,7 +199,9 @@ mod tests {
             ("AWS_ENDPOINT_URL_APP_MESH", "http://127.0.0.1:2"),
             ("AWS_ENDPOINT_URL", "http://127.0.0.1:3"),
         ];
-        let table: &[(Option<&str>, &'static [(&str, &str)], Option<&str>, EndpointSource)] = &[
+        type Case =
+            (Option<&'static str>, &'static [(&'static str, &'static str)], Option<&'static str>, EndpointSource);
+        let table: &[Case] = &[
             (Some("http://localhost:9"), all, Some("http://localhost:9"), EndpointSource::Flag),
             (None, all, Some("http://127.0.0.1:1"), EndpointSource::AppmeshEndpoint),
             (None, &all[1..], Some("http://127.0.0.1:2"), EndpointSource::AwsEndpointUrlAppMesh),

@@ -91,12 +91,11 @@ impl Store {
             "tags": normalize(model, "TagList", input.get("tags").unwrap_or(&json!([]))),
         });
         let token = input.get("clientToken").and_then(Value::as_str).map(str::to_string);
-        if let Some(replayed) = self.replay("CreateMesh", token.as_deref(), &request)? {
-            if let Some(mesh) =
+        if let Some(replayed) = self.replay("CreateMesh", token.as_deref(), &request)?
+            && let Some(mesh) =
                 self.meshes.get(&replayed.mesh_name).filter(|m| m.data["metadata"]["uid"] == replayed.uid.as_str())
-            {
-                return Ok(json!({ "mesh": mesh.data }));
-            }
+        {
+            return Ok(json!({ "mesh": mesh.data }));
         }
         if self.meshes.contains_key(&mesh_name) {
             return Err(ApiError::new(ErrorCode::Conflict, format!("mesh {mesh_name} already exists")));

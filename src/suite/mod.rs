@@ -372,14 +372,12 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
                 .tee::<ConformanceWorld, _>(writer::JUnit::for_tee(junit, 0))
                 .tee::<ConformanceWorld, _>(writer::Json::for_tee(json))
                 .normalized();
-            let mut cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
-            cli_options.tags_filter = tags;
+            let cli_options = cli::Opts::<_, _, _, cli::Empty> { tags_filter: tags, ..Default::default() };
             let result = base.with_writer(writer).with_cli(cli_options).run(options.features.clone()).await;
             writer::Stats::<ConformanceWorld>::parsing_errors(&result)
         }
         None => {
-            let mut cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
-            cli_options.tags_filter = tags;
+            let cli_options = cli::Opts::<_, _, _, cli::Empty> { tags_filter: tags, ..Default::default() };
             let result = base.with_cli(cli_options).run(options.features.clone()).await;
             writer::Stats::<ConformanceWorld>::parsing_errors(&result)
         }
