@@ -186,7 +186,9 @@ impl ConformanceWorld {
         }
     }
 
-    /// Creates a mesh for this scenario and remembers it for clean-up.
+    /// Creates a mesh for this scenario and remembers it for clean-up. Set-up asks only for a
+    /// success status: the shape of MeshData is not what the CreateVirtualNode scenarios judge,
+    /// and demanding it here would hide every CreateVirtualNode check behind a mesh defect.
     pub async fn create_mesh(&mut self, step: &str) -> String {
         let name = self.ctx.unique_name("mesh");
         let exchange = self.call(step, "CreateMesh", &json!({ "meshName": name })).await;
@@ -194,7 +196,8 @@ impl ConformanceWorld {
         self.created_meshes.push(name.clone());
         let model = self.client().model();
         let op = model.operation("CreateMesh").expect("CreateMesh is a required operation");
-        let failures = crate::checks::check_success(model, op, &exchange);
+        let failures =
+            crate::checks::check_success(model, op, &exchange).into_iter().filter(|f| f.id == "http.status").collect();
         self.verdict(step, failures, Some(&exchange));
         name
     }
