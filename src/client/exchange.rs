@@ -15,13 +15,27 @@ use super::target::mask;
 pub struct Redactor {
     /// Literal secrets (secret key, session token) replaced wherever they appear.
     secrets: Vec<String>,
+    /// The access key id, masked wherever it appears.
+    access_key_id: Option<String>,
 }
 
 pub const REDACTED: &str = "<redacted>";
 
+/// A SigV4 signature anywhere in a text, as a header value or a presigned query parameter.
+fn signature_pattern() -> &'static regex::Regex {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    PATTERN.get_or_init(|| regex::Regex::new("(?i)((?:x-amz-)?signature=)[0-9a-f]{64}").expect("a valid pattern"))
+}
+
 impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Self {
-        Redactor { secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect() }
+        Redactor { secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(), access_key_id: None }
+    }
+
+    /// Also masks the access key id wherever it appears.
+    pub fn with_access_key_id(mut self, access_key_id: &str) -> Self {
+        self.access_key_id = Some(access_key_id.to_string()).filter(|k| k.len() >= 4);
+        self
     }
 
     pub fn text(&self, text: &str) -> String {
@@ -31,7 +45,12 @@ impl Redactor {
                 out = out.replace(secret.as_str(), REDACTED);
             }
         }
-        out
+        if let Some(key) = &self.access_key_id
+            && out.contains(key.as_str())
+        {
+            out = out.replace(key.as_str(), &mask(key));
+        }
+        signature_pattern().replace_all(&out, format!("${{1}}{REDACTED}")).into_owned()
     }
 
     /// A header as it may be shown: the signature and access key of `authorization` and the whole
@@ -207,6 +226,20 @@ mod tests {
         );
         assert_eq!(redactor.header("Authorization", "Bearer abc").1, REDACTED);
         assert_eq!(redactor.header("X-Amz-Security-Token", "tok").1, REDACTED);
+    }
+
+    #[test]
+    fn signatures_and_key_ids_are_removed_from_any_text() {
+        let redactor = Redactor::default().with_access_key_id("AKIDEXAMPLE1234");
+        let text = format!(
+            "echo: Credential=AKIDEXAMPLE1234/x, Signature={} and X-Amz-Signature={}",
+            "a".repeat(64),
+            "B".repeat(64)
+        );
+        assert_eq!(
+            redactor.text(&text),
+            "echo: Credential=********1234/x, Signature=<redacted> and X-Amz-Signature=<redacted>"
+        );
     }
 
     #[test]

@@ -128,7 +128,8 @@ impl Client {
                 message: e.to_string(),
             })?;
         let secrets = [Some(config.credentials.secret_access_key.clone()), config.credentials.session_token.clone()];
-        let redactor = Redactor::new(secrets.into_iter().flatten());
+        let redactor =
+            Redactor::new(secrets.into_iter().flatten()).with_access_key_id(&config.credentials.access_key_id);
         Ok(Client { http, model, config, redactor, retries: AtomicU64::new(0), requests: AtomicU64::new(0) })
     }
 

@@ -2,5 +2,6 @@
 //! test target).
 
 mod cli;
+mod client;
 mod emulator;
 mod real_clients;
