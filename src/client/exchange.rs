@@ -179,30 +179,27 @@ fn pretty_body(body: &str) -> String {
     }
 }
 
+/// Headers and body of one side of a transcript, each line behind `marker`.
+fn write_message(f: &mut fmt::Formatter<'_>, marker: char, headers: &[(String, String)], body: &str) -> fmt::Result {
+    for (name, value) in headers {
+        writeln!(f, "{marker} {name}: {value}")?;
+    }
+    if !body.is_empty() {
+        writeln!(f, "{marker}")?;
+        for line in pretty_body(body).lines() {
+            writeln!(f, "{marker} {line}")?;
+        }
+    }
+    Ok(())
+}
+
 impl fmt::Display for Exchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "> {} {}", self.request.method, self.request.url)?;
-        for (name, value) in &self.request.headers {
-            writeln!(f, "> {name}: {value}")?;
-        }
-        if !self.request.body.is_empty() {
-            writeln!(f, ">")?;
-            for line in pretty_body(&self.request.body).lines() {
-                writeln!(f, "> {line}")?;
-            }
-        }
+        write_message(f, '>', &self.request.headers, &self.request.body)?;
         let attempts = if self.attempts == 1 { "1 attempt".to_string() } else { format!("{} attempts", self.attempts) };
         writeln!(f, "< {} ({} ms, {attempts})", self.response.status, self.duration.as_millis())?;
-        for (name, value) in &self.response.headers {
-            writeln!(f, "< {name}: {value}")?;
-        }
-        if !self.response.body.is_empty() {
-            writeln!(f, "<")?;
-            for line in pretty_body(&self.response.body).lines() {
-                writeln!(f, "< {line}")?;
-            }
-        }
-        Ok(())
+        write_message(f, '<', &self.response.headers, &self.response.body)
     }
 }
 

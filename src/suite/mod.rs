@@ -186,6 +186,22 @@ impl ConformanceWorld {
         }
     }
 
+    /// DescribeVirtualNode of the node the scenario created first: a valid VirtualNodeData equal to
+    /// what the create answered.
+    pub async fn read_back_created(&mut self, step: &str) {
+        let created = self.created.clone().expect("an earlier step created a virtual node");
+        let input = json!({ "meshName": created["meshName"], "virtualNodeName": created["virtualNodeName"] });
+        let exchange = self.call(step, "DescribeVirtualNode", &input).await;
+        let model = self.client().model();
+        let op = model.operation("DescribeVirtualNode").expect("DescribeVirtualNode is a required operation");
+        let mut failures = crate::checks::check_success(model, op, &exchange);
+        if failures.is_empty() {
+            failures =
+                crate::checks::check_readback("DescribeVirtualNode", &created, &exchange.json().unwrap_or_default());
+        }
+        self.verdict(step, failures, Some(&exchange));
+    }
+
     /// Creates a mesh for this scenario and remembers it for clean-up. Set-up asks only for a
     /// success status: the shape of MeshData is not what the CreateVirtualNode scenarios judge,
     /// and demanding it here would hide every CreateVirtualNode check behind a mesh defect.

@@ -39,6 +39,7 @@ async fn run_against(deviations: &[Deviation]) -> (Output, Vec<String>) {
     running.shutdown().await;
     let summary = std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap_or_default();
     let summary: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&reports);
     let mut checks = Vec::new();
     for scenario in summary["scenarios"].as_array().into_iter().flatten() {
         for step in scenario["failures"].as_array().into_iter().flatten() {
@@ -138,6 +139,7 @@ fn a_run_writes_its_reports_without_secrets() {
             .unwrap();
     assert_eq!(summary["passed"], 4);
     assert!(summary["requests"].as_u64().unwrap() > 10);
+    let _ = std::fs::remove_dir_all(&reports);
 }
 
 #[test]

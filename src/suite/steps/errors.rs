@@ -62,17 +62,5 @@ async fn the_mesh_holds(world: &mut ConformanceWorld, step: &Step, expected: usi
 
 #[then("the first virtual node is unchanged")]
 async fn the_first_node_is_unchanged(world: &mut ConformanceWorld, step: &Step) {
-    let created = world.created.clone().expect("an earlier step created a virtual node");
-    let input = json!({ "meshName": created["meshName"], "virtualNodeName": created["virtualNodeName"] });
-    let exchange = world.call(&step.value, "DescribeVirtualNode", &input).await;
-    let failures = if exchange.status() == 200 {
-        checks::check_readback("DescribeVirtualNode", &created, &exchange.json().unwrap_or_default())
-    } else {
-        checks::check_success(
-            world.client().model(),
-            world.client().model().operation("DescribeVirtualNode").expect("in the model"),
-            &exchange,
-        )
-    };
-    world.verdict(&step.value, failures, Some(&exchange));
+    world.read_back_created(&step.value).await;
 }

@@ -2,7 +2,7 @@
 
 use cucumber::gherkin::Step;
 use cucumber::then;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::checks::{self, SentNode};
 use crate::suite::ConformanceWorld;
@@ -78,17 +78,7 @@ async fn spec_echoed(world: &mut ConformanceWorld, step: &Step) {
     created_node_checks(world, step, &["echo.spec"]);
 }
 
-/// DescribeVirtualNode of the created node: a valid VirtualNodeData equal to the create's answer.
 #[then(expr = "DescribeVirtualNode returns the same virtual node")]
 async fn describe_returns_the_same(world: &mut ConformanceWorld, step: &Step) {
-    let created = world.created.clone().expect("an earlier step created a virtual node");
-    let input = json!({ "meshName": created["meshName"], "virtualNodeName": created["virtualNodeName"] });
-    let exchange = world.call(&step.value, "DescribeVirtualNode", &input).await;
-    let model = world.client().model();
-    let op = model.operation("DescribeVirtualNode").expect("DescribeVirtualNode is in the model");
-    let mut failures = checks::check_success(model, op, &exchange);
-    if failures.is_empty() {
-        failures = checks::check_readback("DescribeVirtualNode", &created, &exchange.json().unwrap_or_default());
-    }
-    world.verdict(&step.value, failures, Some(&exchange));
+    world.read_back_created(&step.value).await;
 }
