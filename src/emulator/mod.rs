@@ -232,6 +232,7 @@ impl App {
                 "CreateMesh" => store.create_mesh(config, model, &input),
                 "DescribeMesh" => store.describe_mesh(config, &input),
                 "DeleteMesh" => store.delete_mesh(config, &input),
+                "ListMeshes" => store.list_meshes(&input),
                 "CreateVirtualNode" => store.create_virtual_node(config, model, &input),
                 "DescribeVirtualNode" => store.describe_virtual_node(config, &input),
                 "DeleteVirtualNode" => store.delete_virtual_node(config, &input),

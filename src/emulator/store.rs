@@ -137,6 +137,16 @@ impl Store {
         Ok(json!({ "mesh": data }))
     }
 
+    pub(super) fn list_meshes(&self, input: &Value) -> Result<Value, ApiError> {
+        let page = page_after(&self.meshes, input)?;
+        let refs: Vec<Value> = page.items.iter().map(|mesh| mesh_ref(&mesh.data)).collect();
+        let mut output = json!({ "meshes": refs });
+        if let Some(token) = page.next_token {
+            output["nextToken"] = json!(token);
+        }
+        Ok(output)
+    }
+
     pub(super) fn create_virtual_node(
         &mut self,
         config: &EmulatorConfig,
@@ -215,26 +225,11 @@ impl Store {
         Self::check_owner(config, input)?;
         let mesh_name = text(input, "meshName");
         let mesh = self.meshes.get(mesh_name).ok_or_else(|| Self::mesh_not_found(config, mesh_name))?;
-        let limit = input.get("limit").and_then(Value::as_u64).unwrap_or(100) as usize;
-        let after = match input.get("nextToken").and_then(Value::as_str) {
-            None => None,
-            Some(token) => Some(decode_next_token(token).ok_or_else(|| {
-                ApiError::new(ErrorCode::BadRequest, "nextToken is not a token this service issued".to_string())
-            })?),
-        };
-        let remaining: Vec<&Value> = match &after {
-            Some(after) => {
-                mesh.nodes.range::<String, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            }
-            None => mesh.nodes.range::<String, _>(..),
-        }
-        .map(|(_, node)| node)
-        .collect();
-        let page: Vec<Value> = remaining.iter().take(limit).map(|node| node_ref(node)).collect();
-        let mut output = json!({ "virtualNodes": page });
-        if remaining.len() > limit {
-            let last = remaining[limit - 1]["virtualNodeName"].as_str().unwrap_or_default();
-            output["nextToken"] = json!(encode_next_token(last));
+        let page = page_after(&mesh.nodes, input)?;
+        let refs: Vec<Value> = page.items.iter().map(|node| node_ref(node)).collect();
+        let mut output = json!({ "virtualNodes": refs });
+        if let Some(token) = page.next_token {
+            output["nextToken"] = json!(token);
         }
         Ok(output)
     }
@@ -278,6 +273,44 @@ impl Store {
             self.tokens.insert((operation, token), record);
         }
     }
+}
+
+/// One page of a name-ordered collection.
+struct Page<'a, T> {
+    items: Vec<&'a T>,
+    next_token: Option<String>,
+}
+
+/// The page after the input's `nextToken`, of at most its `limit` (default 100) items.
+fn page_after<'a, T>(items: &'a BTreeMap<String, T>, input: &Value) -> Result<Page<'a, T>, ApiError> {
+    let limit = input.get("limit").and_then(Value::as_u64).unwrap_or(100).max(1) as usize;
+    let after = match input.get("nextToken").and_then(Value::as_str) {
+        None => None,
+        Some(token) => Some(decode_next_token(token).ok_or_else(|| {
+            ApiError::new(ErrorCode::BadRequest, "nextToken is not a token this service issued".to_string())
+        })?),
+    };
+    let remaining: Vec<(&String, &T)> = match &after {
+        Some(after) => {
+            items.range::<String, _>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded)).collect()
+        }
+        None => items.iter().collect(),
+    };
+    let next_token = (remaining.len() > limit).then(|| encode_next_token(remaining[limit - 1].0));
+    Ok(Page { items: remaining.into_iter().take(limit).map(|(_, item)| item).collect(), next_token })
+}
+
+fn mesh_ref(mesh: &Value) -> Value {
+    let metadata = &mesh["metadata"];
+    json!({
+        "arn": metadata["arn"],
+        "createdAt": metadata["createdAt"],
+        "lastUpdatedAt": metadata["lastUpdatedAt"],
+        "meshName": mesh["meshName"],
+        "meshOwner": metadata["meshOwner"],
+        "resourceOwner": metadata["resourceOwner"],
+        "version": metadata["version"],
+    })
 }
 
 fn node_ref(node: &Value) -> Value {

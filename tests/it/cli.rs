@@ -4,7 +4,9 @@
 
 use std::process::{Command, Output};
 use std::sync::Arc;
+use std::time::Duration;
 
+use appmesh_conformance::client::{Client, ClientConfig, Credentials, RetryPolicy};
 use appmesh_conformance::emulator::{self, Deviation, EmulatorConfig};
 use appmesh_conformance::model::ServiceModel;
 
@@ -23,8 +25,25 @@ fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
+/// The meshes left on a target, by ListMeshes.
+async fn meshes_left(endpoint: &str) -> Vec<String> {
+    let config = ClientConfig {
+        endpoint: endpoint.to_string(),
+        region: "us-east-1".into(),
+        credentials: Credentials::embedded(),
+        timeout: Duration::from_secs(10),
+        retry: RetryPolicy::default(),
+    };
+    let client = Client::new(Arc::new(ServiceModel::embedded()), config).unwrap();
+    let listed = client.call("ListMeshes", &serde_json::json!({})).await.unwrap();
+    assert_eq!(listed.status(), 200, "{listed}");
+    let body = listed.json().unwrap();
+    body["meshes"].as_array().unwrap().iter().map(|m| m["meshName"].as_str().unwrap().to_string()).collect()
+}
+
 /// Runs the binary against an emulator with the given deviations; returns its output and the
-/// text of every failed check in `summary.json` (id, member path, rule, expected, actual).
+/// text of every failed check in `summary.json` (id, member path, rule, expected, actual). Every
+/// run, passing or failing, must leave no mesh behind.
 async fn run_against(deviations: &[Deviation]) -> (Output, Vec<String>) {
     let config = EmulatorConfig { deviations: deviations.iter().copied().collect(), ..Default::default() };
     let running = emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap();
@@ -36,6 +55,8 @@ async fn run_against(deviations: &[Deviation]) -> (Output, Vec<String>) {
     })
     .await
     .unwrap();
+    let left = meshes_left(&running.endpoint()).await;
+    assert!(left.is_empty(), "deviations {deviations:?}: the run left meshes behind: {left:?}\n{}", text(&output));
     running.shutdown().await;
     let summary = std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap_or_default();
     let summary: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();

@@ -224,6 +224,22 @@ async fn list_paginates_and_delete_frees_the_name() {
 }
 
 #[tokio::test]
+async fn list_meshes_pages_through_every_mesh() {
+    let emulator = Emulator::new();
+    for name in ["a", "b", "c"] {
+        emulator.create_mesh(name).await;
+    }
+    let first = emulator.send("GET", "/v20190125/meshes?limit=2", "").await;
+    assert_eq!(first.body["meshes"].as_array().unwrap().len(), 2);
+    let token = first.body["nextToken"].as_str().unwrap();
+    let second = emulator.send("GET", &format!("/v20190125/meshes?limit=2&nextToken={token}"), "").await;
+    let names: Vec<&str> =
+        second.body["meshes"].as_array().unwrap().iter().map(|m| m["meshName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["c"]);
+    assert!(second.body.get("nextToken").is_none());
+}
+
+#[tokio::test]
 async fn deviation_modes_change_what_they_say() {
     let config = EmulatorConfig {
         deviations: [Deviation::VersionZero, Deviation::NoErrorTypeHeader].into(),
