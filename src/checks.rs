@@ -415,6 +415,27 @@ pub fn check_readback(operation: &str, created: &Value, readback: &Value) -> Vec
         .collect()
 }
 
+/// A replay of a create with the same client token and request returns the node the first create
+/// made: the same uid, ARN and creation time, still at version 1.
+pub fn check_replay(first: &Value, replay: &Value) -> Vec<CheckFailure> {
+    let mut failures = Vec::new();
+    for member in ["uid", "arn", "createdAt", "version"] {
+        let (expected, actual) = (&first["metadata"][member], &replay["metadata"][member]);
+        if json_differences("", expected, actual).is_empty() {
+            continue;
+        }
+        failures.push(CheckFailure::new(
+            &format!("idempotency.{member}"),
+            Severity::Must,
+            &format!("metadata.{member}"),
+            "a reused client token with the same request returns the resource the first request created",
+            short(expected),
+            short(actual),
+        ));
+    }
+    failures
+}
+
 /// The paths where two JSON values differ, with what each side holds; at most 20.
 pub fn json_differences(path: &str, expected: &Value, actual: &Value) -> Vec<(String, String, String)> {
     let mut out = Vec::new();

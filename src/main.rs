@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use appmesh_conformance::emulator::{self, Deviation, EmulatorConfig};
+use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
 use appmesh_conformance::suite::{self, Outcome, RunOptions, RunSummary, SuiteContext};
 use appmesh_conformance::target::{self, TargetOptions};
@@ -82,6 +82,32 @@ struct ServeArgs {
     /// The 12-digit account id the emulator answers for.
     #[arg(long, default_value = emulator::DEFAULT_ACCOUNT_ID)]
     account: String,
+    /// Virtual nodes per mesh before LimitExceededException.
+    #[arg(long, value_name = "N", default_value_t = Quotas::default().virtual_nodes_per_mesh)]
+    node_quota: usize,
+    /// Meshes per account before LimitExceededException.
+    #[arg(long, value_name = "N", default_value_t = Quotas::default().meshes_per_account)]
+    mesh_quota: usize,
+    /// Backends per virtual node before LimitExceededException.
+    #[arg(long, value_name = "N", default_value_t = Quotas::default().backends_per_virtual_node)]
+    backend_quota: usize,
+    /// Throttle above this many requests per second (a token bucket over all operations); excess
+    /// requests get 429 TooManyRequestsException. Off by default.
+    #[arg(long, value_name = "RPS")]
+    rate_limit: Option<f64>,
+    /// The bucket size for --rate-limit: how many requests may come at once. Default: the rate,
+    /// rounded up.
+    #[arg(long, value_name = "N", requires = "rate_limit")]
+    burst: Option<u32>,
+    /// Verify the SigV4 signature of every request; a missing or wrong one gets 403.
+    #[arg(long)]
+    verify_sigv4: bool,
+    /// The access key id requests must be signed with (with --verify-sigv4).
+    #[arg(long, value_name = "ID", default_value = emulator::DEFAULT_ACCESS_KEY_ID, requires = "verify_sigv4")]
+    access_key: String,
+    /// The secret key requests must be signed with (with --verify-sigv4).
+    #[arg(long, value_name = "KEY", default_value = emulator::DEFAULT_SECRET_ACCESS_KEY, requires = "verify_sigv4", hide_default_value = true)]
+    secret_key: String,
     /// Switch on a deliberate deviation from the contract (repeatable); see --list-deviations.
     #[arg(long, value_name = "NAME")]
     deviation: Vec<Deviation>,
@@ -242,12 +268,32 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Ok(model) => Arc::new(model),
         Err(message) => return usage_error(message),
     };
+    let rate_limit = match (args.rate_limit, args.burst) {
+        (None, _) => None,
+        (Some(rps), _) if !(rps.is_finite() && rps > 0.0) => {
+            return usage_error(format!("--rate-limit {rps} must be a positive number of requests per second"));
+        }
+        (Some(_), Some(0)) => return usage_error("--burst must be at least 1"),
+        (Some(rps), burst) => Some(RateLimit { requests_per_second: rps, burst: burst.unwrap_or(rps.ceil() as u32) }),
+    };
+    if args.node_quota == 0 || args.mesh_quota == 0 {
+        return usage_error("--node-quota and --mesh-quota must be at least 1");
+    }
     let config = EmulatorConfig {
         region: args.region.clone(),
         account_id: args.account.clone(),
         deviations: args.deviation.iter().copied().collect(),
+        quotas: Quotas {
+            meshes_per_account: args.mesh_quota,
+            virtual_nodes_per_mesh: args.node_quota,
+            backends_per_virtual_node: args.backend_quota,
+        },
+        rate_limit,
+        auth: args
+            .verify_sigv4
+            .then(|| AuthConfig { access_key_id: args.access_key.clone(), secret_access_key: args.secret_key.clone() }),
     };
-    let running = match emulator::start(model, config, args.port).await {
+    let running = match emulator::start(model, config.clone(), args.port).await {
         Ok(running) => running,
         Err(error) => {
             return usage_error(format!("cannot listen on 127.0.0.1:{}: {error}; choose another --port", args.port));
@@ -259,6 +305,17 @@ async fn serve(args: ServeArgs) -> ExitCode {
         args.region,
         args.account
     );
+    let quotas = config.quotas;
+    println!(
+        "quotas: {} meshes, {} virtual nodes per mesh, {} backends per virtual node",
+        quotas.meshes_per_account, quotas.virtual_nodes_per_mesh, quotas.backends_per_virtual_node
+    );
+    if let Some(limit) = config.rate_limit {
+        println!("rate limit: {} requests/s, burst {}", limit.requests_per_second, limit.burst);
+    }
+    if let Some(auth) = &config.auth {
+        println!("verifying SigV4 signatures for access key {} in {}", auth.access_key_id, config.region);
+    }
     if !args.deviation.is_empty() {
         let names: Vec<&str> = args.deviation.iter().map(|d| d.name()).collect();
         println!("deviations on: {}", names.join(", "));

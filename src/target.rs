@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::client::target::{self, ConfigError, EndpointSource, resolve_endpoint, resolve_region};
 use crate::client::{Client, ClientConfig, ClientError, Credentials, RetryPolicy};
-use crate::emulator::{self, EmulatorConfig, RunningEmulator};
+use crate::emulator::{self, AuthConfig, EmulatorConfig, RunningEmulator};
 use crate::model::ServiceModel;
 
 /// What the user asked for, from flags (the binary) or the environment (`cargo test`).
@@ -26,6 +26,15 @@ pub struct TargetOptions {
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The credentials the embedded emulator expects, which it verifies on every request.
+pub fn embedded_credentials() -> Credentials {
+    Credentials {
+        access_key_id: emulator::DEFAULT_ACCESS_KEY_ID.to_string(),
+        secret_access_key: emulator::DEFAULT_SECRET_ACCESS_KEY.to_string(),
+        session_token: None,
+    }
+}
 
 /// A target ready to test.
 pub struct ConnectedTarget {
@@ -74,10 +83,15 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
 
     let (endpoint, credentials, account_id, running) = match choice.url {
         None => {
-            let config = EmulatorConfig { region: region.clone(), ..options.emulator.clone() };
+            // The embedded target checks every signature the harness makes.
+            let config = EmulatorConfig {
+                region: region.clone(),
+                auth: Some(AuthConfig::default()),
+                ..options.emulator.clone()
+            };
             let account = config.account_id.clone();
             let running = emulator::start(model.clone(), config, 0).await.map_err(ConnectError::Emulator)?;
-            (running.endpoint(), Credentials::embedded(), Some(account), Some(running))
+            (running.endpoint(), embedded_credentials(), Some(account), Some(running))
         }
         Some(url) => {
             let credentials = target::load_credentials(&region, &url).await?;

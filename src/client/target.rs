@@ -133,15 +133,6 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// The fixed credentials used with the embedded emulator.
-    pub fn embedded() -> Self {
-        Credentials {
-            access_key_id: "AKIDAPPMESHCONFORMANCE".to_string(),
-            secret_access_key: "appmesh-conformance-embedded-secret".to_string(),
-            session_token: None,
-        }
-    }
-
     /// The access key id with all but its last four characters masked.
     pub fn masked_access_key_id(&self) -> String {
         mask(&self.access_key_id)

@@ -33,6 +33,32 @@ pub enum Deviation {
     LastUpdatedBeforeCreated,
     /// DescribeVirtualNode answers with a different uid than the create did.
     ReadbackDiffers,
+    /// A reused client token with a different request answers 200 with the first node.
+    ReusedTokenDifferentRequestAccepted,
+    /// An idempotent replay answers with a new uid.
+    NewUidOnReplay,
+    /// Port 0 is accepted (the minimum of 1 is not enforced).
+    PortZeroAccepted,
+    /// 51 tags are accepted (the maximum of 50 is not enforced).
+    TooManyTagsAccepted,
+    /// A 256-character name is accepted (the maximum of 255 is not enforced).
+    LongNameAccepted,
+    /// Any listener protocol is accepted (the enum is not enforced).
+    EnumNotEnforced,
+    /// Malformed JSON answers 500 InternalServerErrorException instead of 400.
+    MalformedJsonServerError,
+    /// Throttling answers 400 ThrottlingException instead of 429 TooManyRequestsException.
+    ThrottleAsBadRequest,
+    /// The virtual-node quota per mesh is not enforced.
+    QuotaNotEnforced,
+    /// With signature verification on, signatures are not actually checked.
+    SignatureNotChecked,
+    /// Over-strict: port 65535, the documented maximum, is refused.
+    RejectsMaxPort,
+    /// Over-strict: a 255-character name, the documented maximum, is refused.
+    RejectsMaxName,
+    /// Over-strict: 50 tags, the documented maximum, are refused.
+    RejectsMaxTags,
 }
 
 impl Deviation {
@@ -49,6 +75,19 @@ impl Deviation {
         Deviation::MissingUid,
         Deviation::LastUpdatedBeforeCreated,
         Deviation::ReadbackDiffers,
+        Deviation::ReusedTokenDifferentRequestAccepted,
+        Deviation::NewUidOnReplay,
+        Deviation::PortZeroAccepted,
+        Deviation::TooManyTagsAccepted,
+        Deviation::LongNameAccepted,
+        Deviation::EnumNotEnforced,
+        Deviation::MalformedJsonServerError,
+        Deviation::ThrottleAsBadRequest,
+        Deviation::QuotaNotEnforced,
+        Deviation::SignatureNotChecked,
+        Deviation::RejectsMaxPort,
+        Deviation::RejectsMaxName,
+        Deviation::RejectsMaxTags,
     ];
 
     pub fn name(self) -> &'static str {
@@ -65,6 +104,19 @@ impl Deviation {
             Deviation::MissingUid => "missing-uid",
             Deviation::LastUpdatedBeforeCreated => "last-updated-before-created",
             Deviation::ReadbackDiffers => "readback-differs",
+            Deviation::ReusedTokenDifferentRequestAccepted => "reused-token-different-request-accepted",
+            Deviation::NewUidOnReplay => "new-uid-on-replay",
+            Deviation::PortZeroAccepted => "port-zero-accepted",
+            Deviation::TooManyTagsAccepted => "too-many-tags-accepted",
+            Deviation::LongNameAccepted => "long-name-accepted",
+            Deviation::EnumNotEnforced => "enum-not-enforced",
+            Deviation::MalformedJsonServerError => "malformed-json-server-error",
+            Deviation::ThrottleAsBadRequest => "throttle-as-bad-request",
+            Deviation::QuotaNotEnforced => "quota-not-enforced",
+            Deviation::SignatureNotChecked => "signature-not-checked",
+            Deviation::RejectsMaxPort => "rejects-max-port",
+            Deviation::RejectsMaxName => "rejects-max-name",
+            Deviation::RejectsMaxTags => "rejects-max-tags",
         }
     }
 
@@ -83,6 +135,19 @@ impl Deviation {
             Deviation::MissingUid => "metadata.uid",
             Deviation::LastUpdatedBeforeCreated => "metadata.lastUpdatedAt",
             Deviation::ReadbackDiffers => "DescribeVirtualNode",
+            Deviation::ReusedTokenDifferentRequestAccepted => "ConflictException",
+            Deviation::NewUidOnReplay => "metadata.uid",
+            Deviation::PortZeroAccepted => "portMapping.port",
+            Deviation::TooManyTagsAccepted => "tags",
+            Deviation::LongNameAccepted => "virtualNodeName",
+            Deviation::EnumNotEnforced => "portMapping.protocol",
+            Deviation::MalformedJsonServerError => "BadRequestException",
+            Deviation::ThrottleAsBadRequest => "TooManyRequestsException",
+            Deviation::QuotaNotEnforced => "LimitExceededException",
+            Deviation::SignatureNotChecked => "403",
+            Deviation::RejectsMaxPort => "portMapping.port",
+            Deviation::RejectsMaxName => "virtualNodeName",
+            Deviation::RejectsMaxTags => "tags",
         }
     }
 
@@ -102,6 +167,21 @@ impl Deviation {
             Deviation::MissingUid => "metadata.uid is missing from responses",
             Deviation::LastUpdatedBeforeCreated => "lastUpdatedAt is a minute before createdAt",
             Deviation::ReadbackDiffers => "DescribeVirtualNode answers with another uid than the create",
+            Deviation::ReusedTokenDifferentRequestAccepted => {
+                "a reused client token with a different request answers 200 instead of 409 ConflictException"
+            }
+            Deviation::NewUidOnReplay => "an idempotent replay answers with a new uid",
+            Deviation::PortZeroAccepted => "port 0 is accepted (minimum 1 not enforced)",
+            Deviation::TooManyTagsAccepted => "51 tags are accepted (maximum 50 not enforced)",
+            Deviation::LongNameAccepted => "a 256-character virtual node name is accepted (maximum 255 not enforced)",
+            Deviation::EnumNotEnforced => "any listener protocol is accepted (enum not enforced)",
+            Deviation::MalformedJsonServerError => "malformed JSON answers 500 instead of 400 BadRequestException",
+            Deviation::ThrottleAsBadRequest => "throttling answers 400 ThrottlingException instead of 429",
+            Deviation::QuotaNotEnforced => "the virtual-node quota per mesh is not enforced",
+            Deviation::SignatureNotChecked => "with --verify-sigv4, signatures are not actually checked",
+            Deviation::RejectsMaxPort => "over-strict: port 65535 (the documented maximum) is refused",
+            Deviation::RejectsMaxName => "over-strict: a 255-character name (the documented maximum) is refused",
+            Deviation::RejectsMaxTags => "over-strict: 50 tags (the documented maximum) are refused",
         }
     }
 }

@@ -10,7 +10,9 @@
 //! [`validate`]: crate::validate
 
 pub mod deviation;
+pub mod sigv4;
 mod store;
+pub mod throttle;
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -24,10 +26,11 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 pub use deviation::Deviation;
+pub use throttle::RateLimit;
 
 use crate::model::ServiceModel;
-use crate::validate::violations;
-use crate::wire;
+use crate::validate::{Rule, Violation, violations};
+use crate::wire::{self, DecodeError};
 
 /// The account the emulator answers for unless told otherwise (the one in the documented example).
 pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
@@ -35,12 +38,57 @@ pub const DEFAULT_ACCOUNT_ID: &str = "123456789012";
 pub const DEFAULT_REGION: &str = "us-east-1";
 /// Request bodies above this size are refused with 400.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The access key id `--verify-sigv4` expects unless told otherwise.
+pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDAPPMESHCONFORMANCE";
+/// The secret key `--verify-sigv4` expects unless told otherwise. A test value, not a secret.
+pub const DEFAULT_SECRET_ACCESS_KEY: &str = "appmesh-conformance-embedded-secret";
+
+/// Service quotas; the defaults are App Mesh's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    pub meshes_per_account: usize,
+    pub virtual_nodes_per_mesh: usize,
+    pub backends_per_virtual_node: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas { meshes_per_account: 15, virtual_nodes_per_mesh: 200, backends_per_virtual_node: 50 }
+    }
+}
+
+/// The credentials requests must be signed with when signatures are verified.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthConfig {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            access_key_id: DEFAULT_ACCESS_KEY_ID.to_string(),
+            secret_access_key: DEFAULT_SECRET_ACCESS_KEY.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
     pub region: String,
     pub account_id: String,
     pub deviations: BTreeSet<Deviation>,
+    pub quotas: Quotas,
+    /// A token bucket over all operations; `None` (the default) never throttles.
+    pub rate_limit: Option<RateLimit>,
+    /// Verify SigV4 signatures against these credentials; `None` (the default) accepts any.
+    pub auth: Option<AuthConfig>,
 }
 
 impl Default for EmulatorConfig {
@@ -49,6 +97,9 @@ impl Default for EmulatorConfig {
             region: DEFAULT_REGION.to_string(),
             account_id: DEFAULT_ACCOUNT_ID.to_string(),
             deviations: BTreeSet::new(),
+            quotas: Quotas::default(),
+            rate_limit: None,
+            auth: None,
         }
     }
 }
@@ -73,6 +124,10 @@ pub enum ErrorCode {
     TooManyRequests,
     /// Not in the model: a method and path that address no operation.
     UnknownOperation,
+    /// Not in the model: an AWS authentication failure (403), with its code.
+    Auth(&'static str),
+    /// Not in the model: throttling answered the wrong way, for a deviation mode (400).
+    Throttling,
 }
 
 impl ErrorCode {
@@ -88,6 +143,18 @@ impl ErrorCode {
             ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
             ErrorCode::TooManyRequests => "TooManyRequestsException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
+            ErrorCode::Auth(code) => code,
+            ErrorCode::Throttling => "ThrottlingException",
+        }
+    }
+
+    /// The HTTP status of codes the model does not define.
+    fn fallback_status(self) -> u16 {
+        match self {
+            ErrorCode::UnknownOperation => 404,
+            ErrorCode::Auth(_) => 403,
+            ErrorCode::Throttling | ErrorCode::BadRequest | ErrorCode::LimitExceeded => 400,
+            _ => 500,
         }
     }
 }
@@ -107,12 +174,14 @@ impl ApiError {
 struct App {
     model: Arc<ServiceModel>,
     config: EmulatorConfig,
+    bucket: Option<throttle::TokenBucket>,
     store: Mutex<store::Store>,
 }
 
 /// The emulator as an axum router, for serving or for calling in-process.
 pub fn router(model: Arc<ServiceModel>, config: EmulatorConfig) -> axum::Router {
-    let app = Arc::new(App { model, config, store: Mutex::new(store::Store::default()) });
+    let bucket = config.rate_limit.map(throttle::TokenBucket::new);
+    let app = Arc::new(App { model, config, bucket, store: Mutex::new(store::Store::default()) });
     axum::Router::new().fallback(handle).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(app)
 }
 
@@ -161,8 +230,15 @@ async fn handle(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let header_pairs: Vec<(String, String)> = headers
+        .iter()
+        .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
+        .collect();
     let outcome = match body {
-        Ok(body) => app.dispatch(&method, &uri, &headers, &body),
+        Ok(body) => app
+            .authenticate(&method, &uri, &header_pairs, &body)
+            .and_then(|()| app.throttle())
+            .and_then(|()| app.dispatch(&method, &uri, &header_pairs, &body)),
         Err(rejection) => Err(ApiError::new(
             ErrorCode::BadRequest,
             format!("the request body could not be read: {}", rejection.body_text()),
@@ -171,10 +247,7 @@ async fn handle(
     match outcome {
         Ok((status, body)) => app.respond(status, body, None),
         Err(error) => {
-            let status = app.model.error_status(error.code.as_str()).unwrap_or(match error.code {
-                ErrorCode::UnknownOperation => 404,
-                _ => 500,
-            });
+            let status = app.model.error_status(error.code.as_str()).unwrap_or(error.code.fallback_status());
             let body = serde_json::to_vec(&json!({ "message": error.message })).expect("serializes");
             app.respond(status, body, Some(error.code))
         }
@@ -193,17 +266,62 @@ impl App {
         }
         if let Some(code) = error
             && !self.config.has(Deviation::NoErrorTypeHeader)
+            && let Ok(value) = HeaderValue::from_str(code.as_str())
         {
-            headers.insert("x-amzn-errortype", HeaderValue::from_static(code.as_str()));
+            headers.insert("x-amzn-errortype", value);
         }
         response
+    }
+
+    /// With `--verify-sigv4`, a request must carry a valid SigV4 signature for this region.
+    fn authenticate(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<(), ApiError> {
+        let Some(auth) = &self.config.auth else { return Ok(()) };
+        if self.config.has(Deviation::SignatureNotChecked) {
+            return Ok(());
+        }
+        let received = sigv4::Received {
+            method: method.as_str(),
+            raw_path: uri.path(),
+            raw_query: uri.query().unwrap_or_default(),
+            headers,
+            body,
+        };
+        let expected = sigv4::Expected {
+            access_key_id: &auth.access_key_id,
+            secret_access_key: &auth.secret_access_key,
+            region: &self.config.region,
+            service: &self.model.metadata.signing_name,
+        };
+        sigv4::verify(received, &expected, std::time::SystemTime::now())
+            .map_err(|refused| ApiError::new(ErrorCode::Auth(refused.code), refused.message))
+    }
+
+    /// With `--rate-limit`, a request that finds the bucket empty is refused, changing nothing.
+    fn throttle(&self) -> Result<(), ApiError> {
+        match &self.bucket {
+            Some(bucket) if !bucket.try_take() => {
+                let code = if self.config.has(Deviation::ThrottleAsBadRequest) {
+                    ErrorCode::Throttling
+                } else {
+                    ErrorCode::TooManyRequests
+                };
+                Err(ApiError::new(code, "rate exceeded: slow down and retry with backoff"))
+            }
+            _ => Ok(()),
+        }
     }
 
     fn dispatch(
         &self,
         method: &Method,
         uri: &Uri,
-        headers: &HeaderMap,
+        headers: &[(String, String)],
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), ApiError> {
         let model = &self.model;
@@ -211,14 +329,14 @@ impl App {
             ApiError::new(ErrorCode::UnknownOperation, format!("no operation for {method} {}", uri.path()))
         })?;
         let query = wire::parse_query(uri.query().unwrap_or_default());
-        let header_pairs: Vec<(String, String)> = headers
-            .iter()
-            .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
-            .collect();
-        let input = wire::decode_input(model, op, &labels, &query, &header_pairs, body)
-            .map_err(|error| ApiError::new(ErrorCode::BadRequest, error.to_string()))?;
+        let input = wire::decode_input(model, op, &labels, &query, headers, body).map_err(|error| match error {
+            DecodeError::MalformedJson(_) if self.config.has(Deviation::MalformedJsonServerError) => {
+                ApiError::new(ErrorCode::InternalServerError, "internal error")
+            }
+            other => ApiError::new(ErrorCode::BadRequest, other.to_string()),
+        })?;
         if let Some(input_shape) = &op.input {
-            let found = violations(model, input_shape, &input);
+            let found = self.deviate_violations(&op.name, &input, violations(model, input_shape, &input));
             if !found.is_empty() {
                 let shown: Vec<String> = found.iter().take(5).map(ToString::to_string).collect();
                 let more = if found.len() > 5 { format!(" (and {} more)", found.len() - 5) } else { String::new() };
@@ -244,6 +362,50 @@ impl App {
         }?;
         let output = self.deviate(&op.name, output);
         Ok((op.http.response_code, wire::encode_output(model, op, &output)))
+    }
+
+    /// Applies the validation deviation modes: bounds and enums not enforced, or valid boundary
+    /// values refused (over-strict).
+    fn deviate_violations(&self, operation: &str, input: &Value, mut found: Vec<Violation>) -> Vec<Violation> {
+        let config = &self.config;
+        if config.deviations.is_empty() || operation != "CreateVirtualNode" {
+            return found;
+        }
+        let named = input["virtualNodeName"].as_str().is_some_and(|n| !n.is_empty());
+        found.retain(|v| {
+            let ignored = (config.has(Deviation::PortZeroAccepted)
+                && v.path.ends_with("portMapping.port")
+                && v.rule == Rule::Min)
+                || (config.has(Deviation::TooManyTagsAccepted) && v.path == "tags" && v.rule == Rule::Length)
+                || (config.has(Deviation::LongNameAccepted)
+                    && v.path == "virtualNodeName"
+                    && v.rule == Rule::Length
+                    && named)
+                || (config.has(Deviation::EnumNotEnforced)
+                    && v.path.ends_with("portMapping.protocol")
+                    && v.rule == Rule::Enum);
+            !ignored
+        });
+        let over_strict = |path: &str, expected: &str| Violation {
+            path: path.to_string(),
+            rule: Rule::Max,
+            expected: expected.to_string(),
+            found: "the documented maximum".to_string(),
+            hint: None,
+        };
+        let listeners = input["spec"]["listeners"].as_array().cloned().unwrap_or_default();
+        if config.has(Deviation::RejectsMaxPort) && listeners.iter().any(|l| l["portMapping"]["port"] == 65535) {
+            found.push(over_strict("spec.listeners[0].portMapping.port", "< 65535"));
+        }
+        if config.has(Deviation::RejectsMaxName)
+            && input["virtualNodeName"].as_str().is_some_and(|n| n.chars().count() == 255)
+        {
+            found.push(over_strict("virtualNodeName", "length < 255"));
+        }
+        if config.has(Deviation::RejectsMaxTags) && input["tags"].as_array().is_some_and(|t| t.len() == 50) {
+            found.push(over_strict("tags", "fewer than 50 tags"));
+        }
+        found
     }
 
     /// Applies the response-side deviation modes to a successful output.

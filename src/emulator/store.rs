@@ -91,7 +91,7 @@ impl Store {
             "tags": normalize(model, "TagList", input.get("tags").unwrap_or(&json!([]))),
         });
         let token = input.get("clientToken").and_then(Value::as_str).map(str::to_string);
-        if let Some(replayed) = self.replay("CreateMesh", token.as_deref(), &request)?
+        if let Some(replayed) = self.replay(config, "CreateMesh", token.as_deref(), &request)?
             && let Some(mesh) =
                 self.meshes.get(&replayed.mesh_name).filter(|m| m.data["metadata"]["uid"] == replayed.uid.as_str())
         {
@@ -99,6 +99,13 @@ impl Store {
         }
         if self.meshes.contains_key(&mesh_name) {
             return Err(ApiError::new(ErrorCode::Conflict, format!("mesh {mesh_name} already exists")));
+        }
+        let quota = config.quotas.meshes_per_account;
+        if self.meshes.len() >= quota {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("the account already has {quota} meshes, its quota; delete a mesh first"),
+            ));
         }
         let arn = format!("arn:aws:appmesh:{}:{}:mesh/{mesh_name}", config.region, config.account_id);
         let mut spec = request["spec"].clone();
@@ -165,12 +172,16 @@ impl Store {
             "tags": normalize(model, "TagList", input.get("tags").unwrap_or(&json!([]))),
         });
         let token = input.get("clientToken").and_then(Value::as_str).map(str::to_string);
-        let replayed = self.replay("CreateVirtualNode", token.as_deref(), &request)?;
+        let replayed = self.replay(config, "CreateVirtualNode", token.as_deref(), &request)?;
         let mesh = self.meshes.get_mut(&mesh_name).ok_or_else(|| Self::mesh_not_found(config, &mesh_name))?;
         if let Some(replayed) = replayed
             && let Some(node) =
                 mesh.nodes.get(&replayed.virtual_node_name).filter(|n| n["metadata"]["uid"] == replayed.uid.as_str())
         {
+            let mut node = node.clone();
+            if config.has(Deviation::NewUidOnReplay) {
+                node["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+            }
             return Ok(json!({ "virtualNode": node }));
         }
         if let Some(existing) = mesh.nodes.get(&node_name) {
@@ -180,6 +191,21 @@ impl Store {
             return Err(ApiError::new(
                 ErrorCode::Conflict,
                 format!("virtual node {node_name} already exists in mesh {mesh_name}"),
+            ));
+        }
+        let quota = config.quotas.virtual_nodes_per_mesh;
+        if mesh.nodes.len() >= quota && !config.has(Deviation::QuotaNotEnforced) {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("mesh {mesh_name} already has {quota} virtual nodes, its quota; delete one first"),
+            ));
+        }
+        let backends = spec["backends"].as_array().map_or(0, Vec::len);
+        let backend_quota = config.quotas.backends_per_virtual_node;
+        if backends > backend_quota {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("{backends} backends exceed the quota of {backend_quota} backends per virtual node"),
             ));
         }
         let arn =
@@ -238,6 +264,7 @@ impl Store {
     /// `Ok(None)` when the token is new or absent.
     fn replay(
         &self,
+        config: &EmulatorConfig,
         operation: &'static str,
         token: Option<&str>,
         request: &Value,
@@ -246,6 +273,7 @@ impl Store {
         match self.tokens.get(&(operation, token.to_string())) {
             None => Ok(None),
             Some(record) if &record.request == request => Ok(Some(record.clone())),
+            Some(record) if config.has(Deviation::ReusedTokenDifferentRequestAccepted) => Ok(Some(record.clone())),
             Some(_) => Err(ApiError::new(
                 ErrorCode::Conflict,
                 format!("client token {token} was already used with a different request; use a new client token"),

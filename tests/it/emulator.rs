@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use appmesh_conformance::emulator::{self, Deviation, EmulatorConfig};
+use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
 use axum::body::Body;
 use axum::http::Request;
@@ -31,9 +31,12 @@ impl Emulator {
     async fn send(&self, method: &str, uri: &str, body: &str) -> Answer {
         let request = Request::builder().method(method).uri(uri).body(Body::from(body.to_string())).unwrap();
         let response = self.0.clone().oneshot(request).await.unwrap();
-        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
-        let (status, error_type, content_type) =
-            (response.status().as_u16(), header("x-amzn-errortype"), header("content-type"));
+        // Read the headers in a block of their own: a borrow of the response (whose body is not
+        // Sync) must not live across the await below, or the future is not Send.
+        let (status, error_type, content_type) = {
+            let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_string());
+            (response.status().as_u16(), header("x-amzn-errortype"), header("content-type"))
+        };
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Answer { status, error_type, content_type, body }
@@ -252,4 +255,147 @@ async fn deviation_modes_change_what_they_say() {
     let duplicate = emulator.create_node("m", example_node("vn", None)).await;
     assert_eq!(duplicate.status, 409);
     assert_eq!(duplicate.error_type, None);
+}
+
+fn with_quotas(meshes: usize, nodes: usize, backends: usize) -> EmulatorConfig {
+    EmulatorConfig {
+        quotas: Quotas {
+            meshes_per_account: meshes,
+            virtual_nodes_per_mesh: nodes,
+            backends_per_virtual_node: backends,
+        },
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn quotas_refuse_with_limit_exceeded_and_free_up_on_delete() {
+    let emulator = Emulator::with(with_quotas(2, 3, 2));
+    emulator.create_mesh("m").await;
+    for i in 0..3 {
+        assert_eq!(emulator.create_node("m", example_node(&format!("n{i}"), None)).await.status, 200);
+    }
+    let over = emulator.create_node("m", example_node("n3", Some("tok-over"))).await;
+    assert_error(&over, 400, "LimitExceededException");
+    assert_eq!(emulator.node_names("m").await, ["n0", "n1", "n2"]);
+    // The refused request cached nothing: its token still gives LimitExceeded, not a replay.
+    assert_error(&emulator.create_node("m", example_node("n3", Some("tok-over"))).await, 400, "LimitExceededException");
+    assert_eq!(emulator.send("DELETE", "/v20190125/meshes/m/virtualNodes/n0", "").await.status, 200);
+    assert_eq!(emulator.create_node("m", example_node("n3", Some("tok-over"))).await.status, 200);
+
+    emulator.create_mesh("m2").await;
+    let third = emulator.send("PUT", "/v20190125/meshes", &json!({"meshName": "m3"}).to_string()).await;
+    assert_error(&third, 400, "LimitExceededException");
+
+    let mut three_backends = example_node("b", None);
+    three_backends["spec"]["backends"] = json!([
+        {"virtualService": {"virtualServiceName": "a"}},
+        {"virtualService": {"virtualServiceName": "b"}},
+        {"virtualService": {"virtualServiceName": "c"}}
+    ]);
+    assert_error(&emulator.create_node("m2", three_backends).await, 400, "LimitExceededException");
+}
+
+#[tokio::test]
+async fn the_default_quotas_are_app_mesh_s() {
+    let quotas = Quotas::default();
+    assert_eq!(
+        (quotas.meshes_per_account, quotas.virtual_nodes_per_mesh, quotas.backends_per_virtual_node),
+        (15, 200, 50)
+    );
+}
+
+#[tokio::test]
+async fn throttled_requests_are_429_and_change_nothing() {
+    // Three tokens: the mesh and two nodes. In-process requests take microseconds, so the refill of
+    // 5 per second adds well under one token while the six creates run.
+    let config =
+        EmulatorConfig { rate_limit: Some(RateLimit { requests_per_second: 5.0, burst: 3 }), ..Default::default() };
+    let emulator = Emulator::with(config);
+    emulator.create_mesh("m").await;
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let answer = emulator.create_node("m", example_node(&format!("n{i}"), None)).await;
+        if answer.status == 429 {
+            assert_error(&answer, 429, "TooManyRequestsException");
+        }
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 429, 429]);
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(emulator.node_names("m").await, ["n0", "n1"], "a throttled create created nothing");
+}
+
+#[tokio::test]
+async fn unsigned_requests_are_refused_when_signatures_are_verified() {
+    let config = EmulatorConfig { auth: Some(AuthConfig::default()), ..Default::default() };
+    let emulator = Emulator::with(config);
+    let answer = emulator.send("PUT", "/v20190125/meshes", &json!({"meshName": "m"}).to_string()).await;
+    assert_error(&answer, 403, "MissingAuthenticationTokenException");
+    let request = Request::builder()
+        .method("GET")
+        .uri("/v20190125/meshes/m")
+        .header("authorization", "AWS4-HMAC-SHA256 Credential=AKIDAPPMESHCONFORMANCE/20260101/us-east-1/appmesh/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")
+        .header("host", "127.0.0.1")
+        .header("x-amz-date", "20260101T000000Z")
+        .body(Body::empty())
+        .unwrap();
+    let response = emulator.0.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    assert_eq!(response.headers()["x-amzn-errortype"], "InvalidSignatureException");
+}
+
+/// 50 concurrent creates with one token and one body: one node, every answer 200 with its uid.
+#[tokio::test]
+async fn concurrent_replays_create_exactly_one_node() {
+    let emulator = Arc::new(Emulator::new());
+    emulator.create_mesh("m").await;
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let emulator = emulator.clone();
+            tokio::spawn(async move { emulator.create_node("m", example_node("vn", Some("one-token"))).await })
+        })
+        .collect();
+    let mut uids = std::collections::BTreeSet::new();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        uids.insert(answer.body["metadata"]["uid"].as_str().unwrap().to_string());
+    }
+    assert_eq!(uids.len(), 1, "{uids:?}");
+    assert_eq!(emulator.node_names("m").await, ["vn"]);
+}
+
+/// 500 concurrent creates of distinct names, quota permitting: all listed, none lost or doubled.
+#[tokio::test]
+async fn concurrent_distinct_creates_lose_nothing() {
+    let emulator = Arc::new(Emulator::with(with_quotas(15, 1000, 50)));
+    emulator.create_mesh("m").await;
+    let tasks: Vec<_> = (0..500)
+        .map(|i| {
+            let emulator = emulator.clone();
+            tokio::spawn(async move { emulator.create_node("m", example_node(&format!("n{i:03}"), None)).await.status })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let mut names = Vec::new();
+    let mut uri = "/v20190125/meshes/m/virtualNodes?limit=100".to_string();
+    for _ in 0..10 {
+        let page = emulator.send("GET", &uri, "").await;
+        names.extend(
+            page.body["virtualNodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n["virtualNodeName"].as_str().unwrap().to_string()),
+        );
+        match page.body["nextToken"].as_str() {
+            Some(token) => uri = format!("/v20190125/meshes/m/virtualNodes?limit=100&nextToken={token}"),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..500).map(|i| format!("n{i:03}")).collect();
+    assert_eq!(names, expected);
 }

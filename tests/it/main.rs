@@ -5,3 +5,4 @@ mod cli;
 mod client;
 mod emulator;
 mod real_clients;
+mod sigv4;

@@ -56,6 +56,13 @@ async fn send_again_new_token(world: &mut ConformanceWorld, step: &Step) {
     send_create(world, step, input).await;
 }
 
+#[when("I send the same request again with this spec:")]
+async fn send_again_with_spec(world: &mut ConformanceWorld, step: &Step) {
+    let mut input = sent(world);
+    input["spec"] = request_body(step);
+    send_create(world, step, input).await;
+}
+
 #[when("I send the same request again without a client token")]
 async fn send_again_without_token(world: &mut ConformanceWorld, step: &Step) {
     let mut input = sent(world);

@@ -16,6 +16,20 @@ async fn the_virtual_node_is_created(world: &mut ConformanceWorld, step: &Step) 
     world.verdict(&step.value, failures, Some(&exchange));
 }
 
+/// An idempotent replay: a success with the node the first create made (same uid, version 1).
+#[then("the same virtual node is returned")]
+async fn the_same_virtual_node_is_returned(world: &mut ConformanceWorld, step: &Step) {
+    let exchange = world.last().clone();
+    let model = world.client().model();
+    let op = model.operation("CreateVirtualNode").expect("CreateVirtualNode is in the model");
+    let mut failures = checks::check_success(model, op, &exchange);
+    if failures.is_empty() {
+        let first = world.created.clone().expect("an earlier step created a virtual node");
+        failures = checks::check_replay(&first, &exchange.json().unwrap_or_default());
+    }
+    world.verdict(&step.value, failures, Some(&exchange));
+}
+
 /// Runs the created-node checks and keeps those with the given ids.
 fn created_node_checks(world: &mut ConformanceWorld, step: &Step, ids: &[&str]) {
     let exchange = world.last().clone();
