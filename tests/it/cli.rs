@@ -86,7 +86,8 @@ async fn the_faithful_emulator_passes_over_http() {
     let shown = text(&output);
     assert_eq!(output.status.code(), Some(0), "{shown}");
     assert_eq!(checks, Vec::<String>::new());
-    assert!(shown.contains("conformance: 4 passed, 0 failed, 0 skipped"), "{shown}");
+    let closing = shown.lines().find(|l| l.starts_with("conformance: ") && l.contains(" passed, ")).unwrap_or_default();
+    assert!(closing.ends_with(" passed, 0 failed, 0 skipped") && !closing.starts_with("conformance: 0 "), "{shown}");
 }
 
 /// Deviations the suite cannot catch yet, each with the scenarios that will catch it. This is a
@@ -186,7 +187,8 @@ fn a_run_writes_its_reports_without_secrets() {
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap())
             .unwrap();
-    assert_eq!(summary["passed"], 4);
+    assert!(summary["passed"].as_u64().unwrap() >= 6, "{summary}");
+    assert_eq!((summary["failed"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(0)));
     assert!(summary["requests"].as_u64().unwrap() > 10);
     let _ = std::fs::remove_dir_all(&reports);
 }
