@@ -254,6 +254,15 @@ fn print_failures(summary: &RunSummary) {
     }
 }
 
+/// Prints a line of `serve`'s output. A closed stdout (a parent that stopped reading) must not
+/// stop the server, so write errors are ignored where `println!` would panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 async fn serve(args: ServeArgs) -> ExitCode {
     if args.list_deviations {
         for deviation in Deviation::ALL {
@@ -299,29 +308,31 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return usage_error(format!("cannot listen on 127.0.0.1:{}: {error}; choose another --port", args.port));
         }
     };
-    println!(
+    say!(
         "appmesh-conformance emulator listening on {} (region {}, account {})",
         running.endpoint(),
         args.region,
         args.account
     );
     let quotas = config.quotas;
-    println!(
+    say!(
         "quotas: {} meshes, {} virtual nodes per mesh, {} backends per virtual node",
-        quotas.meshes_per_account, quotas.virtual_nodes_per_mesh, quotas.backends_per_virtual_node
+        quotas.meshes_per_account,
+        quotas.virtual_nodes_per_mesh,
+        quotas.backends_per_virtual_node
     );
     if let Some(limit) = config.rate_limit {
-        println!("rate limit: {} requests/s, burst {}", limit.requests_per_second, limit.burst);
+        say!("rate limit: {} requests/s, burst {}", limit.requests_per_second, limit.burst);
     }
     if let Some(auth) = &config.auth {
-        println!("verifying SigV4 signatures for access key {} in {}", auth.access_key_id, config.region);
+        say!("verifying SigV4 signatures for access key {} in {}", auth.access_key_id, config.region);
     }
     if !args.deviation.is_empty() {
         let names: Vec<&str> = args.deviation.iter().map(|d| d.name()).collect();
-        println!("deviations on: {}", names.join(", "));
+        say!("deviations on: {}", names.join(", "));
     }
     shutdown_signal().await;
-    println!("shutting down");
+    say!("shutting down");
     running.shutdown().await;
     ExitCode::SUCCESS
 }

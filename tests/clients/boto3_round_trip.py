@@ -2,7 +2,10 @@
 documented example virtual node, describe it, list it with pagination, delete it, and raise
 ConflictException, NotFoundException and BadRequestException as those classes.
 
-Usage: python boto3_round_trip.py ENDPOINT_URL
+With --verify-sigv4 the server checks signatures: boto3 signs with the emulator's default
+credentials and must be accepted, while a wrong secret and an unsigned request must be refused.
+
+Usage: python boto3_round_trip.py ENDPOINT_URL [--verify-sigv4]
 Exits 0 when every step holds; prints the step that failed otherwise.
 """
 
@@ -10,16 +13,41 @@ import sys
 import uuid
 
 import boto3
+import botocore
+from botocore.exceptions import ClientError
+
+# The emulator's documented defaults for --access-key and --secret-key: test values, not secrets.
+ACCESS_KEY = "AKIDAPPMESHCONFORMANCE"
+SECRET_KEY = "appmesh-conformance-embedded-secret"
 
 
-def main(endpoint: str) -> None:
-    client = boto3.client(
+def appmesh(endpoint: str, secret: str = SECRET_KEY, **config):
+    return boto3.client(
         "appmesh",
         endpoint_url=endpoint,
         region_name="us-east-1",
-        aws_access_key_id="AKIDBOTO3TEST",
-        aws_secret_access_key="boto3-test-secret",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=secret,
+        config=botocore.config.Config(retries={"max_attempts": 1}, **config),
     )
+
+
+def refused(call, code: str) -> None:
+    try:
+        call()
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == code, error.response
+        assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403, error.response
+        return
+    raise AssertionError(f"expected {code}, the call succeeded")
+
+
+def main(endpoint: str, verify: bool) -> None:
+    client = appmesh(endpoint)
+    if verify:
+        refused(lambda: appmesh(endpoint, secret="wrong-secret").create_mesh(meshName="x"), "InvalidSignatureException")
+        unsigned = appmesh(endpoint, signature_version=botocore.UNSIGNED)
+        refused(lambda: unsigned.create_mesh(meshName="x"), "MissingAuthenticationTokenException")
     mesh = f"boto3-{uuid.uuid4().hex[:8]}"
     client.create_mesh(meshName=mesh)
     spec = {
@@ -52,6 +80,16 @@ def main(endpoint: str) -> None:
         raise AssertionError("a duplicate name was accepted")
     except client.exceptions.ConflictException:
         pass
+    token = str(uuid.uuid4())
+    first = client.create_virtual_node(meshName=mesh, virtualNodeName="tokened", spec={}, clientToken=token)
+    replay = client.create_virtual_node(meshName=mesh, virtualNodeName="tokened", spec={}, clientToken=token)
+    assert replay["virtualNode"]["metadata"]["uid"] == first["virtualNode"]["metadata"]["uid"], (first, replay)
+    try:
+        client.create_virtual_node(meshName=mesh, virtualNodeName="tokened", spec=spec, clientToken=token)
+        raise AssertionError("a reused token with a different spec was accepted")
+    except client.exceptions.ConflictException:
+        pass
+    names.append("tokened")
     try:
         client.describe_virtual_node(meshName="no-such-mesh-" + mesh, virtualNodeName="x")
         raise AssertionError("an unknown mesh was found")
@@ -72,4 +110,4 @@ def main(endpoint: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], "--verify-sigv4" in sys.argv[2:])

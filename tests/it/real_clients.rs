@@ -1,6 +1,7 @@
-//! Real AWS clients against `appmesh-conformance serve`. The Python used is `APPMESH_PYTHON`, else
-//! `python3`; it needs boto3. Without it the test is skipped with the reason printed, except under
-//! `CI=true`, where `.ci/run` installs boto3 and a missing one is a failure.
+//! Real AWS clients against `appmesh-conformance serve`: boto3 (the Python in `APPMESH_PYTHON`, else
+//! `python3`) and the AWS CLI (`aws` beside that Python, else on the PATH). Without them the tests
+//! are skipped with the reason printed, except under `CI=true`, where `.ci/run` installs both in a
+//! virtual environment and a missing one is a failure.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -12,9 +13,10 @@ struct Served {
 }
 
 impl Served {
-    fn start() -> Served {
+    fn start(extra: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_appmesh-conformance"))
             .args(["serve", "--port", "0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .expect("the binary starts");
@@ -43,18 +45,83 @@ fn python_with_boto3() -> Option<String> {
     matches!(found, Ok(status) if status.success()).then_some(python)
 }
 
-#[test]
-fn boto3_round_trip_against_serve() {
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+fn skip(reason: &str) {
+    assert!(!in_ci(), "CI=true but {reason} (.ci/run installs it; set APPMESH_PYTHON)");
+    println!("skipped: {reason}");
+}
+
+fn boto3_round_trip(serve_flags: &[&str], script_flags: &[&str]) {
     let Some(python) = python_with_boto3() else {
-        let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(!in_ci, "CI=true but no Python with boto3 (set APPMESH_PYTHON; .ci/run installs one)");
-        println!("skipped: no Python with boto3 (pip install boto3, or set APPMESH_PYTHON)");
-        return;
+        return skip("no Python with boto3 (pip install boto3, or set APPMESH_PYTHON)");
     };
-    let served = Served::start();
+    let served = Served::start(serve_flags);
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_round_trip.py");
-    let output = Command::new(python).args([script, &served.endpoint]).output().unwrap();
+    let output = Command::new(python).arg(script).arg(&served.endpoint).args(script_flags).output().unwrap();
     let shown = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "boto3 round trip failed:\n{shown}");
     assert!(shown.contains("boto3 round trip: ok"), "{shown}");
+}
+
+#[test]
+fn boto3_round_trip_against_serve() {
+    boto3_round_trip(&[], &[]);
+}
+
+#[test]
+fn boto3_signatures_are_verified() {
+    boto3_round_trip(&["--verify-sigv4"], &["--verify-sigv4"]);
+}
+
+/// `aws` beside the Python in use (a virtual environment's), else on the PATH.
+fn aws_cli() -> Option<String> {
+    let beside = std::env::var("APPMESH_PYTHON")
+        .ok()
+        .and_then(|python| std::path::Path::new(&python).parent().map(|dir| dir.join("aws")))
+        .filter(|path| path.is_file())
+        .map(|path| path.to_string_lossy().into_owned());
+    let candidate = beside.unwrap_or_else(|| "aws".to_string());
+    let works = Command::new(&candidate).arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    matches!(works, Ok(status) if status.success()).then_some(candidate)
+}
+
+#[test]
+fn aws_cli_creates_a_virtual_node() {
+    let Some(aws) = aws_cli() else {
+        return skip("no AWS CLI (pip install awscli)");
+    };
+    let served = Served::start(&["--verify-sigv4"]);
+    let run = |args: &[&str]| {
+        let output = Command::new(&aws)
+            .args(args)
+            .args(["--endpoint-url", &served.endpoint, "--region", "us-east-1", "--output", "json"])
+            .env("AWS_ACCESS_KEY_ID", appmesh_conformance::emulator::DEFAULT_ACCESS_KEY_ID)
+            .env("AWS_SECRET_ACCESS_KEY", appmesh_conformance::emulator::DEFAULT_SECRET_ACCESS_KEY)
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "aws {args:?} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
+    };
+    run(&["appmesh", "create-mesh", "--mesh-name", "cli-mesh"]);
+    let spec = r#"{"listeners":[{"portMapping":{"port":9080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"a.local"}}}"#;
+    let created = run(&[
+        "appmesh",
+        "create-virtual-node",
+        "--mesh-name",
+        "cli-mesh",
+        "--virtual-node-name",
+        "vn",
+        "--spec",
+        spec,
+    ]);
+    assert_eq!(created["virtualNode"]["metadata"]["version"], 1, "{created}");
+    assert_eq!(created["virtualNode"]["spec"]["listeners"][0]["portMapping"]["port"], 9080, "{created}");
+    let listed = run(&["appmesh", "list-virtual-nodes", "--mesh-name", "cli-mesh"]);
+    assert_eq!(listed["virtualNodes"][0]["virtualNodeName"], "vn", "{listed}");
 }
