@@ -415,6 +415,37 @@ pub fn check_readback(operation: &str, created: &Value, readback: &Value) -> Vec
         .collect()
 }
 
+/// The members an input sent in its body come back in the output data with the values sent; the
+/// service may add members (defaults) but not change or drop what was sent.
+pub fn check_echo(model: &ServiceModel, op: &Operation, sent: &Value, data: &Value) -> Vec<CheckFailure> {
+    let Some(input) = op.input.as_deref().and_then(|name| model.structure(name)) else { return Vec::new() };
+    let output_shape = wire::response_body_shape(model, op).unwrap_or_default();
+    let Some(output) = model.structure(&output_shape) else { return Vec::new() };
+    let mut failures = Vec::new();
+    for member in input.members.iter().filter(|m| m.location == crate::model::Location::Body) {
+        let Some(out_member) = output.member(&member.name) else { continue };
+        if sent[&member.name].is_null() {
+            continue;
+        }
+        let sent_value = normalize(model, &member.target, &sent[&member.name]);
+        let echoed = normalize(model, &out_member.target, &data[&member.name]);
+        for (path, expected, actual) in json_differences(&member.name, &sent_value, &echoed) {
+            if expected == "absent" {
+                continue; // a member the service added
+            }
+            failures.push(CheckFailure::new(
+                &format!("echo.{}", member.name),
+                Severity::Must,
+                &path,
+                "the response echoes what was sent (members the service adds are allowed)",
+                expected,
+                actual,
+            ));
+        }
+    }
+    failures
+}
+
 /// A replay of a create with the same client token and request returns the node the first create
 /// made: the same uid, ARN and creation time, still at version 1.
 pub fn check_replay(first: &Value, replay: &Value) -> Vec<CheckFailure> {

@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod client;
 pub mod emulator;
+pub mod generate;
 pub mod model;
 pub mod suite;
 pub mod target;

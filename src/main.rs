@@ -32,6 +32,24 @@ enum Command {
     Run(RunArgs),
     /// Serve the embedded emulator on a loopback port, for other clients and harnesses.
     Serve(ServeArgs),
+    /// Generate the Gherkin scenarios of features/generated/ from the contract model.
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+struct GenerateArgs {
+    /// The operation to generate for (repeatable). Default: CreateVirtualNode and CreateMesh.
+    #[arg(long, value_name = "NAME")]
+    operation: Vec<String>,
+    /// An AWS SDK service model for App Mesh to generate from instead of the embedded one.
+    #[arg(long, value_name = "PATH")]
+    model: Option<PathBuf>,
+    /// Where the feature files go, one folder per operation.
+    #[arg(long, value_name = "DIR", default_value = "features/generated")]
+    out: PathBuf,
+    /// Write nothing; exit 1 and name the files that differ from what would be generated.
+    #[arg(long)]
+    check: bool,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +154,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run(args).await,
             Command::Serve(args) => serve(args).await,
+            Command::Generate(args) => generate(args),
         }
     })
 }
@@ -195,10 +214,12 @@ async fn run(args: RunArgs) -> ExitCode {
     };
     println!("conformance: testing {}", connected.describe());
     let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone()));
+    let max_concurrent_scenarios = connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY);
     let run_options = RunOptions {
         features: features_dir(&args.features),
         tags: args.tags.clone(),
         report_dir: Some(args.report_dir.clone()),
+        max_concurrent_scenarios,
     };
     let summary = match suite::run(ctx, run_options).await {
         Ok(summary) => summary,
@@ -334,6 +355,77 @@ async fn serve(args: ServeArgs) -> ExitCode {
     shutdown_signal().await;
     say!("shutting down");
     running.shutdown().await;
+    ExitCode::SUCCESS
+}
+
+fn generate(args: GenerateArgs) -> ExitCode {
+    let model = match load_model(args.model.as_deref()) {
+        Ok(model) => model,
+        Err(message) => return usage_error(message),
+    };
+    let source = match &args.model {
+        None => "the embedded contract model (src/model/contract.json)".to_string(),
+        Some(path) => format!("the model {}", path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+    };
+    let operations: Vec<String> = if args.operation.is_empty() {
+        appmesh_conformance::generate::DEFAULT_OPERATIONS.iter().map(|s| s.to_string()).collect()
+    } else {
+        args.operation.clone()
+    };
+    let mut stale = Vec::new();
+    for operation in &operations {
+        let generated = match appmesh_conformance::generate::generate(&model, operation, &source) {
+            Ok(generated) => generated,
+            Err(error) => return usage_error(error),
+        };
+        let dir = args.out.join(appmesh_conformance::generate::snake_case(operation));
+        let expected: Vec<PathBuf> = generated.files.iter().map(|f| args.out.join(&f.path)).collect();
+        for file in &generated.files {
+            let path = args.out.join(&file.path);
+            let current = std::fs::read_to_string(&path).ok();
+            if current.as_deref() == Some(file.text.as_str()) {
+                continue;
+            }
+            if args.check {
+                stale.push(path.display().to_string());
+                continue;
+            }
+            if let Err(error) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &file.text)) {
+                return usage_error(format!("cannot write {}: {error}", path.display()));
+            }
+        }
+        // Files of an earlier generation that this one no longer makes.
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "feature") && !expected.contains(&path) {
+                if args.check {
+                    stale.push(format!("{} (no longer generated)", path.display()));
+                } else if let Err(error) = std::fs::remove_file(&path) {
+                    return usage_error(format!("cannot remove {}: {error}", path.display()));
+                }
+            }
+        }
+        println!(
+            "{operation}: {} scenarios in {} files under {}",
+            generated.scenario_count,
+            generated.files.len(),
+            dir.display()
+        );
+        for line in &generated.coverage {
+            let covered = line.expected.intersection(&line.covered).count();
+            println!("  {:<45} {covered:>4}/{:<4} {:>5.1}%", line.what, line.expected.len(), line.percent());
+            for missing in line.missing() {
+                println!("    not covered: {missing:?}");
+            }
+        }
+    }
+    if !stale.is_empty() {
+        eprintln!("error: these generated files are stale; run `cargo run -- generate` and commit the result:");
+        for path in &stale {
+            eprintln!("  {path}");
+        }
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::client::target::{self, ConfigError, EndpointSource, resolve_endpoint, resolve_region};
 use crate::client::{Client, ClientConfig, ClientError, Credentials, RetryPolicy};
-use crate::emulator::{self, AuthConfig, EmulatorConfig, RunningEmulator};
+use crate::emulator::{self, AuthConfig, EmulatorConfig, Quotas, RunningEmulator};
 use crate::model::ServiceModel;
 
 /// What the user asked for, from flags (the binary) or the environment (`cargo test`).
@@ -26,6 +26,10 @@ pub struct TargetOptions {
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The mesh quota of the embedded emulator when the harness starts it: far above what any run of
+/// concurrent scenarios needs.
+pub const EMBEDDED_MESH_QUOTA: usize = 100_000;
 
 /// The credentials the embedded emulator expects, which it verifies on every request.
 pub fn embedded_credentials() -> Credentials {
@@ -84,9 +88,12 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
     let (endpoint, credentials, account_id, running) = match choice.url {
         None => {
             // The embedded target checks every signature the harness makes.
+            // Every concurrent scenario owns a mesh, so the suite's own target allows many.
+            let quotas = Quotas { meshes_per_account: EMBEDDED_MESH_QUOTA, ..options.emulator.quotas };
             let config = EmulatorConfig {
                 region: region.clone(),
                 auth: Some(AuthConfig::default()),
+                quotas,
                 ..options.emulator.clone()
             };
             let account = config.account_id.clone();

@@ -45,6 +45,7 @@ async fn main() -> ExitCode {
         features: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("features"),
         tags: tags_argument(),
         report_dir: None,
+        max_concurrent_scenarios: connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY),
     };
     let summary = match suite::run(ctx, run_options).await {
         Ok(summary) => summary,

@@ -368,10 +368,18 @@ impl App {
     /// values refused (over-strict).
     fn deviate_violations(&self, operation: &str, input: &Value, mut found: Vec<Violation>) -> Vec<Violation> {
         let config = &self.config;
-        if config.deviations.is_empty() || operation != "CreateVirtualNode" {
+        if config.deviations.is_empty() {
             return found;
         }
+        // A name bound the emulator does not enforce, it enforces nowhere: what it let in, its own
+        // describe and delete must reach.
         let named = input["virtualNodeName"].as_str().is_some_and(|n| !n.is_empty());
+        if config.has(Deviation::LongNameAccepted) {
+            found.retain(|v| !(v.path == "virtualNodeName" && v.rule == Rule::Length && named));
+        }
+        if operation != "CreateVirtualNode" {
+            return found;
+        }
         found.retain(|v| {
             let ignored = (config.has(Deviation::PortZeroAccepted)
                 && v.path.ends_with("portMapping.port")

@@ -32,6 +32,8 @@ pub struct SuiteContext {
     pub run_id: String,
     sequence: AtomicU64,
     results: Mutex<Vec<ScenarioResult>>,
+    /// Every error answer the scenarios received, for the error-table scenarios.
+    observed_errors: Mutex<Vec<Exchange>>,
     cleanup_problems: AtomicUsize,
 }
 
@@ -45,6 +47,7 @@ impl SuiteContext {
             run_id: format!("acf-{seconds:x}-{random}"),
             sequence: AtomicU64::new(0),
             results: Mutex::new(Vec::new()),
+            observed_errors: Mutex::new(Vec::new()),
             cleanup_problems: AtomicUsize::new(0),
         }
     }
@@ -52,6 +55,23 @@ impl SuiteContext {
     /// A name unique to this run: `{run_id}-{kind}-{n}`.
     pub fn unique_name(&self, kind: &str) -> String {
         format!("{}-{kind}-{}", self.run_id, self.sequence.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// A name of exactly `length` characters, unique to the run where the length allows (the run
+    /// id and a sequence number, padded); shorter names are random.
+    pub fn unique_name_of_length(&self, length: usize) -> String {
+        let name = self.unique_name("n");
+        if name.len() <= length {
+            let padding = "x".repeat(length - name.len());
+            return format!("{name}{padding}");
+        }
+        (0..length).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect()
+    }
+
+    /// The error answers received so far with the given code.
+    pub fn observed_errors(&self, code: &str) -> Vec<Exchange> {
+        let observed = self.observed_errors.lock().unwrap_or_else(|p| p.into_inner());
+        observed.iter().filter(|e| e.error_code().as_deref() == Some(code)).cloned().collect()
     }
 
     pub fn check_context(&self) -> CheckContext {
@@ -101,13 +121,23 @@ pub struct ConformanceWorld {
     created_meshes: Vec<String>,
     /// The mesh the scenario works in.
     mesh: Option<String>,
-    /// The last CreateVirtualNode input sent (the whole input, URI members included).
+    /// The target's account, as the scenario's mesh reported it (or as declared).
+    account: Option<String>,
+    /// The operation of the last request sent with an input.
+    sent_operation: String,
+    /// The last input sent (the whole input, URI members included, placeholders filled).
     sent: Option<Value>,
     last: Option<Exchange>,
     /// The VirtualNodeData of the last successful create.
     created: Option<Value>,
     step_failures: Vec<StepFailure>,
+    /// The member and rule the scenario is about, from its `@member:` and rule tags.
+    scenario_member: Option<String>,
+    scenario_rule: Option<String>,
 }
+
+/// The tags that name a generated scenario's rule.
+const RULE_TAGS: &[&str] = &["required", "bound", "enum", "union", "type", "uri", "error", "happy"];
 
 impl fmt::Debug for ConformanceWorld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -124,10 +154,14 @@ impl ConformanceWorld {
             ctx: context(),
             created_meshes: Vec::new(),
             mesh: None,
+            account: None,
+            sent_operation: "CreateVirtualNode".to_string(),
             sent: None,
             last: None,
             created: None,
             step_failures: Vec::new(),
+            scenario_member: None,
+            scenario_rule: None,
         }
     }
 
@@ -144,9 +178,19 @@ impl ConformanceWorld {
     }
 
     /// Fails the step when there are failures: records them and panics with a readable message.
-    pub fn verdict(&mut self, step: &str, failures: Vec<CheckFailure>, exchange: Option<&Exchange>) {
+    pub fn verdict(&mut self, step: &str, mut failures: Vec<CheckFailure>, exchange: Option<&Exchange>) {
         if failures.is_empty() {
             return;
+        }
+        // A check about the whole answer (its status, say) names the member and rule the
+        // scenario is about, so that a failure says what part of the contract broke.
+        if let Some(member) = &self.scenario_member {
+            for failure in failures.iter_mut().filter(|f| f.path.is_empty()) {
+                failure.path = member.clone();
+                if let Some(rule) = &self.scenario_rule {
+                    failure.rule = format!("[{rule} rule] {}", failure.rule);
+                }
+            }
         }
         let region = self.client().config().region.clone();
         let mut message = String::new();
@@ -178,12 +222,73 @@ impl ConformanceWorld {
     }
 
     /// Calls an operation with standard retries; a transport error fails the step.
+    /// Calls an operation with standard retries. A transport error fails the step; so does a 5xx
+    /// answer without the documented error shape, whichever step receives it. Every error answer
+    /// is kept for the error-table scenarios.
     pub async fn call(&mut self, step: &str, operation: &str, input: &Value) -> Exchange {
         let client = self.ctx.client.clone();
-        match client.call(operation, input).await {
+        let exchange = match client.call(operation, input).await {
             Ok(exchange) => exchange,
             Err(error) => self.transport_failure(step, error),
+        };
+        self.observe(step, &exchange);
+        exchange
+    }
+
+    /// Signs and sends a request whose body is given as it is (malformed on purpose).
+    pub async fn send_raw(&mut self, step: &str, operation: &str, input: &Value, body: &str) -> Exchange {
+        let client = self.ctx.client.clone();
+        let mut request = match crate::wire::build_request(client.model(), operation, input) {
+            Ok(request) => request,
+            Err(error) => self.transport_failure(step, error.into()),
+        };
+        request.body = body.as_bytes().to_vec();
+        if !request.headers.iter().any(|(name, _)| name == "content-type") {
+            request.headers.push(("content-type".to_string(), "application/json".to_string()));
         }
+        let exchange = match client.send(Some(operation), &request, crate::client::RetryMode::Standard).await {
+            Ok(exchange) => exchange,
+            Err(error) => self.transport_failure(step, error),
+        };
+        self.observe(step, &exchange);
+        exchange
+    }
+
+    fn observe(&mut self, step: &str, exchange: &Exchange) {
+        if exchange.status() < 400 {
+            return;
+        }
+        self.ctx.observed_errors.lock().unwrap_or_else(|p| p.into_inner()).push(exchange.clone());
+        if exchange.status() >= 500 {
+            let model = self.client().model();
+            let mut failures = crate::checks::check_error_shape(exchange, None);
+            if let Some(code) = exchange.error_code()
+                && model.error_status(&code).is_some()
+            {
+                failures.extend(crate::checks::check_error(model, exchange, &code));
+            }
+            self.verdict(step, failures, Some(exchange));
+        }
+    }
+
+    /// Fills the placeholders of a request written in a feature file: `${mesh}`, `${account}`,
+    /// `${fresh-token}` and `${unique-name:N}`.
+    pub fn fill_placeholders(&self, text: &str) -> String {
+        let mut filled = text.to_string();
+        if let Some(mesh) = &self.mesh {
+            filled = filled.replace("${mesh}", mesh);
+        }
+        if let Some(account) = self.account.as_ref().or(self.ctx.account_id.as_ref()) {
+            filled = filled.replace("${account}", account);
+        }
+        while filled.contains("${fresh-token}") {
+            filled = filled.replacen("${fresh-token}", &uuid::Uuid::new_v4().to_string(), 1);
+        }
+        static UNIQUE: OnceLock<regex::Regex> = OnceLock::new();
+        let unique = UNIQUE.get_or_init(|| regex::Regex::new(r"\$\{unique-name:(\d+)\}").expect("a valid pattern"));
+        unique
+            .replace_all(&filled, |c: &regex::Captures| self.ctx.unique_name_of_length(c[1].parse().unwrap_or(24)))
+            .into_owned()
     }
 
     /// DescribeVirtualNode of the node the scenario created first: a valid VirtualNodeData equal to
@@ -207,9 +312,17 @@ impl ConformanceWorld {
     /// and demanding it here would hide every CreateVirtualNode check behind a mesh defect.
     pub async fn create_mesh(&mut self, step: &str) -> String {
         let name = self.ctx.unique_name("mesh");
+        self.create_mesh_named(step, name).await
+    }
+
+    /// Creates a mesh with the given name for this scenario; see [`Self::create_mesh`].
+    pub async fn create_mesh_named(&mut self, step: &str, name: String) -> String {
         let exchange = self.call(step, "CreateMesh", &json!({ "meshName": name })).await;
         // Remember before judging, so even a half-answered create is cleaned up.
         self.created_meshes.push(name.clone());
+        if let Some(owner) = exchange.json().and_then(|b| b["metadata"]["meshOwner"].as_str().map(str::to_string)) {
+            self.account.get_or_insert(owner);
+        }
         let model = self.client().model();
         let op = model.operation("CreateMesh").expect("CreateMesh is a required operation");
         let failures =
@@ -290,7 +403,13 @@ pub struct RunOptions {
     pub tags: Option<String>,
     /// Where to write `junit.xml` and `cucumber.json`; nothing is written when `None`.
     pub report_dir: Option<PathBuf>,
+    /// How many scenarios run at once (each owns a mesh); `None` lets cucumber decide (64).
+    pub max_concurrent_scenarios: Option<usize>,
 }
+
+/// Concurrent scenarios against a target other than the embedded emulator: each scenario owns a
+/// mesh, and App Mesh allows 15 meshes per account by default.
+pub const EXTERNAL_TARGET_CONCURRENCY: usize = 8;
 
 /// The result of a run.
 #[derive(Debug, Clone, Serialize)]
@@ -349,6 +468,11 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
     CONTEXT.set(ctx.clone()).map_err(|_| RunError::AlreadyRan)?;
 
     let base = ConformanceWorld::cucumber()
+        .before(|_feature, _rule, scenario, world| {
+            world.scenario_member = scenario.tags.iter().find_map(|t| t.strip_prefix("member:")).map(str::to_string);
+            world.scenario_rule = scenario.tags.iter().find(|t| RULE_TAGS.contains(&t.as_str())).cloned();
+            Box::pin(async {})
+        })
         .after(|feature, _rule, scenario, finished, world| {
             async move {
                 let mut step_failures = Vec::new();
@@ -379,7 +503,8 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
             }
             .boxed_local()
         })
-        .fail_on_skipped();
+        .fail_on_skipped()
+        .max_concurrent_scenarios(options.max_concurrent_scenarios);
 
     let parsing_errors = match &options.report_dir {
         Some(dir) => {

@@ -4,5 +4,6 @@
 mod cli;
 mod client;
 mod emulator;
+mod generated;
 mod real_clients;
 mod sigv4;

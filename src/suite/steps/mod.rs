@@ -3,6 +3,7 @@
 
 pub mod errors;
 pub mod mesh;
+pub mod outcome;
 pub mod request;
 pub mod response;
 

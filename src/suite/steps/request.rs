@@ -1,73 +1,116 @@
-//! Steps that build and send CreateVirtualNode requests.
+//! Steps that build and send requests.
 //!
-//! A request body in a feature file may say `${fresh-token}` where a client token goes: each use
-//! becomes a new UUID, so that runs never share tokens on a long-lived target.
+//! A request in a feature file may hold placeholders, filled when it is sent: `${mesh}` (the
+//! scenario's mesh), `${account}` (the target's account), `${fresh-token}` (a new client token each
+//! time) and `${unique-name:N}` (a name of N characters unique to the run), so that runs never
+//! share names or tokens on a long-lived target.
 
 use cucumber::gherkin::Step;
-use cucumber::when;
+use cucumber::{given, when};
 use serde_json::{Value, json};
 
 use crate::suite::ConformanceWorld;
 
-const FRESH_TOKEN: &str = "${fresh-token}";
-
 /// The step's docstring as a JSON object, with placeholders filled in.
-fn request_body(step: &Step) -> Value {
-    let text = step.docstring.as_deref().expect("this step takes the request body as a docstring");
-    let mut filled = text.to_string();
-    while filled.contains(FRESH_TOKEN) {
-        filled = filled.replacen(FRESH_TOKEN, &uuid::Uuid::new_v4().to_string(), 1);
-    }
+fn docstring_json(world: &ConformanceWorld, step: &Step) -> Value {
+    let text = step.docstring.as_deref().expect("this step takes a JSON docstring");
+    let filled = world.fill_placeholders(text);
     let body: Value = serde_json::from_str(&filled)
-        .unwrap_or_else(|e| panic!("the request body in the feature file is not JSON: {e}\n{filled}"));
-    assert!(body.is_object(), "the request body in the feature file must be a JSON object");
+        .unwrap_or_else(|e| panic!("the JSON in the feature file does not parse: {e}\n{filled}"));
+    assert!(body.is_object(), "the JSON in the feature file must be an object");
     body
 }
 
-async fn send_create(world: &mut ConformanceWorld, step: &Step, mut input: Value) {
-    input["meshName"] = json!(world.mesh());
-    let exchange = world.call(&step.value, "CreateVirtualNode", &input).await;
-    if exchange.status() == 200 && world.created.is_none() {
-        world.created = exchange.json();
+/// Sends `input` as `operation` and remembers it; a mesh the target created is cleaned up later.
+async fn send(world: &mut ConformanceWorld, step: &Step, operation: &str, input: Value) {
+    let exchange = world.call(&step.value, operation, &input).await;
+    if exchange.status() == 200 {
+        if operation == "CreateMesh"
+            && let Some(name) = input["meshName"].as_str()
+        {
+            world.created_meshes.push(name.to_string());
+        }
+        if world.created.is_none() {
+            world.created = exchange.json();
+        }
     }
+    world.sent_operation = operation.to_string();
     world.sent = Some(input);
     world.last = Some(exchange);
 }
 
 fn sent(world: &ConformanceWorld) -> Value {
-    world.sent.clone().expect("an earlier step sends a CreateVirtualNode request")
+    world.sent.clone().expect("an earlier step sends a request")
+}
+
+#[given(expr = "a fresh mesh with a name of {int} characters")]
+async fn a_fresh_mesh_named_with_length(world: &mut ConformanceWorld, step: &Step, length: usize) {
+    let name = world.ctx.unique_name_of_length(length);
+    let mesh = world.create_mesh_named(&step.value, name).await;
+    world.mesh = Some(mesh);
 }
 
 #[when("I create a virtual node with this request body:")]
 async fn create_with_body(world: &mut ConformanceWorld, step: &Step) {
-    send_create(world, step, request_body(step)).await;
+    let mut input = docstring_json(world, step);
+    input["meshName"] = json!(world.mesh());
+    send(world, step, "CreateVirtualNode", input).await;
+}
+
+#[when(expr = "I send {word} with this input:")]
+async fn send_input(world: &mut ConformanceWorld, step: &Step, operation: String) {
+    let input = docstring_json(world, step);
+    send(world, step, &operation, input).await;
+}
+
+/// The URI of these comes from the scenario's mesh; the body is sent exactly as written.
+#[when(expr = "I send {word} with this body:")]
+async fn send_body(world: &mut ConformanceWorld, step: &Step, operation: String) {
+    let body = world.fill_placeholders(step.docstring.as_deref().expect("this step takes the body as a docstring"));
+    send_raw(world, step, &operation, &body).await;
+}
+
+#[when(expr = "I send {word} with an empty body")]
+async fn send_empty_body(world: &mut ConformanceWorld, step: &Step, operation: String) {
+    send_raw(world, step, &operation, "").await;
+}
+
+async fn send_raw(world: &mut ConformanceWorld, step: &Step, operation: &str, body: &str) {
+    let input = match &world.mesh {
+        Some(mesh) => json!({ "meshName": mesh }),
+        None => json!({}),
+    };
+    let exchange = world.send_raw(&step.value, operation, &input, body).await;
+    world.sent_operation = operation.to_string();
+    world.sent = Some(input);
+    world.last = Some(exchange);
 }
 
 #[when("I send the same request again")]
 async fn send_again(world: &mut ConformanceWorld, step: &Step) {
-    let input = sent(world);
-    send_create(world, step, input).await;
+    let (operation, input) = (world.sent_operation.clone(), sent(world));
+    send(world, step, &operation, input).await;
 }
 
 #[when("I send the same request again with a new client token")]
 async fn send_again_new_token(world: &mut ConformanceWorld, step: &Step) {
-    let mut input = sent(world);
+    let (operation, mut input) = (world.sent_operation.clone(), sent(world));
     input["clientToken"] = json!(uuid::Uuid::new_v4().to_string());
-    send_create(world, step, input).await;
+    send(world, step, &operation, input).await;
 }
 
 #[when("I send the same request again with this spec:")]
 async fn send_again_with_spec(world: &mut ConformanceWorld, step: &Step) {
-    let mut input = sent(world);
-    input["spec"] = request_body(step);
-    send_create(world, step, input).await;
+    let (operation, mut input) = (world.sent_operation.clone(), sent(world));
+    input["spec"] = docstring_json(world, step);
+    send(world, step, &operation, input).await;
 }
 
 #[when("I send the same request again without a client token")]
 async fn send_again_without_token(world: &mut ConformanceWorld, step: &Step) {
-    let mut input = sent(world);
+    let (operation, mut input) = (world.sent_operation.clone(), sent(world));
     if let Some(object) = input.as_object_mut() {
         object.remove("clientToken");
     }
-    send_create(world, step, input).await;
+    send(world, step, &operation, input).await;
 }
