@@ -37,6 +37,8 @@ pub enum WireError {
     InputNotObject { operation: String },
     #[error("the input for `{operation}` has no value for the URI label `{label}`")]
     MissingLabel { operation: String, label: String },
+    #[error("the URI label `{label}` of `{operation}` is empty, which no request path can carry")]
+    EmptyLabel { operation: String, label: String },
 }
 
 fn input_structure<'m>(model: &'m ServiceModel, op: &Operation) -> Result<&'m Structure, WireError> {
@@ -77,6 +79,12 @@ pub fn build_request(model: &ServiceModel, operation: &str, input: &Value) -> Re
             continue;
         };
         let text = scalar_text(value);
+        if text.is_empty() {
+            return Err(WireError::EmptyLabel {
+                operation: operation.to_string(),
+                label: member.location_name.clone(),
+            });
+        }
         path = path.replace(&greedy, &utf8_percent_encode(&text, GREEDY_LABEL).to_string());
         path = path.replace(&plain, &utf8_percent_encode(&text, LABEL).to_string());
     }
@@ -357,6 +365,8 @@ mod tests {
             err,
             WireError::MissingLabel { operation: "DescribeVirtualNode".into(), label: "virtualNodeName".into() }
         );
+        let err = build_request(&model(), "DescribeMesh", &json!({"meshName": ""})).unwrap_err();
+        assert_eq!(err, WireError::EmptyLabel { operation: "DescribeMesh".into(), label: "meshName".into() });
     }
 
     /// What the client builds, the server side routes and decodes back to the same input.
