@@ -9,7 +9,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::client::Exchange;
 use crate::model::{Operation, ServiceModel};
@@ -465,6 +465,45 @@ pub fn check_replay(first: &Value, replay: &Value) -> Vec<CheckFailure> {
         ));
     }
     failures
+}
+
+/// ListVirtualNodes (one page, the node's own mesh) lists the created node once, and its
+/// VirtualNodeRef agrees with the create's VirtualNodeData.
+pub fn check_listed(created: &Value, listed: &Value) -> Vec<CheckFailure> {
+    let name = &created["virtualNodeName"];
+    let refs: Vec<&Value> =
+        listed["virtualNodes"].as_array().into_iter().flatten().filter(|r| &r["virtualNodeName"] == name).collect();
+    let [node_ref] = refs.as_slice() else {
+        return vec![CheckFailure::new(
+            "readback.ListVirtualNodes",
+            Severity::Must,
+            "virtualNodes",
+            "ListVirtualNodes lists a created virtual node exactly once",
+            format!("one entry named {name}"),
+            format!("{} entries", refs.len()),
+        )];
+    };
+    let metadata = &created["metadata"];
+    let expected = json!({
+        "arn": metadata["arn"], "createdAt": metadata["createdAt"], "lastUpdatedAt": metadata["lastUpdatedAt"],
+        "meshName": created["meshName"], "meshOwner": metadata["meshOwner"], "resourceOwner": metadata["resourceOwner"],
+        "version": metadata["version"], "virtualNodeName": name,
+    });
+    let actual = drop_nulls(node_ref);
+    json_differences("", &expected, &actual)
+        .into_iter()
+        .filter(|(_, expected, _)| expected != "absent")
+        .map(|(path, expected, actual)| {
+            CheckFailure::new(
+                "readback.ListVirtualNodes",
+                Severity::Should,
+                &format!("virtualNodes[].{path}"),
+                "the VirtualNodeRef in ListVirtualNodes agrees with the VirtualNodeData the create returned",
+                expected,
+                actual,
+            )
+        })
+        .collect()
 }
 
 /// The paths where two JSON values differ, with what each side holds; at most 20.

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::profile::TargetProfile;
 use appmesh_conformance::suite::{self, Outcome, RunOptions, RunSummary, SuiteContext};
 use appmesh_conformance::target::{self, TargetOptions};
 use clap::{Args, Parser, Subcommand};
@@ -68,6 +69,20 @@ struct RunArgs {
     /// The target's 12-digit account id, when known; owners and ARNs are then checked against it.
     #[arg(long, env = "APPMESH_ACCOUNT_ID", value_name = "ID")]
     account_id: Option<String>,
+    /// A TOML target profile declaring what the harness cannot know (see targets/*.toml). Flags
+    /// given as well override it.
+    #[arg(long, value_name = "FILE")]
+    profile: Option<PathBuf>,
+    /// The target's virtual-node quota per mesh [default: 200, App Mesh's].
+    #[arg(long, value_name = "N")]
+    node_quota: Option<usize>,
+    /// The request rate the target is expected to throttle above [default: unknown, and the
+    /// scenarios that need it are skipped with the reason printed].
+    #[arg(long, value_name = "RPS")]
+    throttle_rps: Option<f64>,
+    /// Whether the target refuses unsigned and wrongly signed requests [default: true].
+    #[arg(long, value_name = "BOOL")]
+    auth_enforced: Option<bool>,
     /// Cucumber tag expression selecting scenarios, for example '@error and not @serial'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -200,20 +215,38 @@ async fn run(args: RunArgs) -> ExitCode {
     {
         return usage_error(error);
     }
+    let mut profile = match &args.profile {
+        Some(path) => match TargetProfile::load(path) {
+            Ok(profile) => profile,
+            Err(error) => return usage_error(error),
+        },
+        None => TargetProfile::default(),
+    };
+    profile.node_quota = args.node_quota.unwrap_or(profile.node_quota);
+    profile.throttle_rps = args.throttle_rps.or(profile.throttle_rps);
+    profile.auth_enforced = args.auth_enforced.unwrap_or(profile.auth_enforced);
+    profile.account_id = args.account_id.clone().or(profile.account_id);
+    if let Err(message) = profile.validate() {
+        return usage_error(message);
+    }
     let options = TargetOptions {
-        endpoint: args.endpoint.clone(),
+        endpoint: args.endpoint.clone().or(profile.endpoint.clone()).filter(|_| !args.aws),
         aws: args.aws,
         region: args.region.clone(),
-        account_id: args.account_id.clone(),
+        account_id: profile.account_id.clone(),
         timeout: Some(Duration::from_secs(args.timeout.max(1))),
-        emulator: EmulatorConfig { deviations: args.deviation.iter().copied().collect(), ..EmulatorConfig::default() },
+        emulator: EmulatorConfig {
+            deviations: args.deviation.iter().copied().collect(),
+            quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::default() },
+            ..EmulatorConfig::default()
+        },
     };
     let connected = match target::connect(model, options).await {
         Ok(connected) => connected,
         Err(error) => return usage_error(error),
     };
     println!("conformance: testing {}", connected.describe());
-    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone()));
+    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone(), profile));
     let max_concurrent_scenarios = connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY);
     let run_options = RunOptions {
         features: features_dir(&args.features),

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::profile::TargetProfile;
 use appmesh_conformance::suite::{self, RunOptions, SuiteContext};
 use appmesh_conformance::target::{self, TargetOptions};
 
@@ -28,10 +29,22 @@ fn tags_argument() -> Option<String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let model = Arc::new(ServiceModel::embedded());
-    let options = TargetOptions {
-        account_id: std::env::var("APPMESH_ACCOUNT_ID").ok().filter(|a| !a.is_empty()),
-        ..TargetOptions::default()
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
+    let profile = match env("APPMESH_PROFILE").map(|path| TargetProfile::load(std::path::Path::new(&path))) {
+        None => Ok(TargetProfile::default()),
+        Some(loaded) => loaded.map_err(|e| e.to_string()),
+    }
+    .and_then(|profile| profile.with_env(env));
+    let profile = match profile {
+        Ok(profile) => profile,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
     };
+    let mut options = TargetOptions { account_id: profile.account_id.clone(), ..TargetOptions::default() };
+    options.endpoint = profile.endpoint.clone().filter(|_| env("APPMESH_ENDPOINT").is_none());
+    options.emulator.quotas.virtual_nodes_per_mesh = profile.node_quota;
     let connected = match target::connect(model, options).await {
         Ok(connected) => connected,
         Err(error) => {
@@ -40,7 +53,7 @@ async fn main() -> ExitCode {
         }
     };
     println!("conformance: testing {}", connected.describe());
-    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone()));
+    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone(), profile));
     let run_options = RunOptions {
         features: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("features"),
         tags: tags_argument(),

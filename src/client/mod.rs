@@ -50,6 +50,21 @@ impl RetryPolicy {
     }
 }
 
+/// A deliberately wrong signature, for the auth scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tamper {
+    /// No signature at all.
+    Unsigned,
+    /// Signed with a secret key that is not the right one.
+    WrongSecret,
+    /// Signed for another service (`s3`) than App Mesh.
+    OtherService,
+    /// Signed, then the body changed (a space appended: the JSON means the same).
+    BodyChangedAfterSigning,
+    /// Signed with an `X-Amz-Date` 15 minutes in the past.
+    StaleDate,
+}
+
 /// Whether a send may be retried. Throttling scenarios use [`RetryMode::Raw`] to see every 429.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryMode {
@@ -174,13 +189,33 @@ impl Client {
         request: &HttpRequest,
         mode: RetryMode,
     ) -> Result<Exchange, ClientError> {
+        self.send_signed(operation, request, mode, None).await
+    }
+
+    /// Sends a request with a deliberately wrong signature, once.
+    pub async fn send_tampered(
+        &self,
+        operation: Option<&str>,
+        request: &HttpRequest,
+        tamper: Tamper,
+    ) -> Result<Exchange, ClientError> {
+        self.send_signed(operation, request, RetryMode::Raw, Some(tamper)).await
+    }
+
+    async fn send_signed(
+        &self,
+        operation: Option<&str>,
+        request: &HttpRequest,
+        mode: RetryMode,
+        tamper: Option<Tamper>,
+    ) -> Result<Exchange, ClientError> {
         let url = format!("{}{}", self.config.endpoint, request.path_and_query);
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let (recorded_request, response) = self.send_once(request, &url).await?;
+            let (recorded_request, response) = self.send_once(request, &url, tamper).await?;
             let retryable = matches!(response.status, 429 | 503);
             if mode == RetryMode::Standard && retryable && attempt < self.config.retry.max_attempts {
                 self.retries.fetch_add(1, Ordering::Relaxed);
@@ -207,6 +242,7 @@ impl Client {
         &self,
         request: &HttpRequest,
         url: &str,
+        tamper: Option<Tamper>,
     ) -> Result<(RecordedRequest, RecordedResponse), ClientError> {
         let transport = |kind: TransportKind, message: String| ClientError::Transport {
             method: request.method.clone(),
@@ -222,16 +258,28 @@ impl Client {
         };
         let mut headers = request.headers.clone();
         headers.push(("host".to_string(), host));
-        let signed = sign::sign_headers(
-            sign::Signable { method: &request.method, url, headers: &headers, body: &request.body },
-            sign::Scope {
-                credentials: &self.config.credentials,
-                region: &self.config.region,
-                service: &self.model.metadata.signing_name,
-            },
-            SystemTime::now(),
-        )?;
-        headers.extend(signed);
+        let mut credentials = self.config.credentials.clone();
+        let (mut service, mut time) = (self.model.metadata.signing_name.as_str(), SystemTime::now());
+        match tamper {
+            Some(Tamper::WrongSecret) => {
+                credentials.secret_access_key = format!("wrong-{}", credentials.secret_access_key)
+            }
+            Some(Tamper::OtherService) => service = "s3",
+            Some(Tamper::StaleDate) => time -= Duration::from_secs(15 * 60),
+            _ => {}
+        }
+        if tamper != Some(Tamper::Unsigned) {
+            let signed = sign::sign_headers(
+                sign::Signable { method: &request.method, url, headers: &headers, body: &request.body },
+                sign::Scope { credentials: &credentials, region: &self.config.region, service },
+                time,
+            )?;
+            headers.extend(signed);
+        }
+        let mut body = request.body.clone();
+        if tamper == Some(Tamper::BodyChangedAfterSigning) {
+            body.push(b' ');
+        }
 
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|e| transport(TransportKind::Other, e.to_string()))?;
@@ -243,7 +291,7 @@ impl Client {
             method: request.method.clone(),
             url: self.redactor.text(url),
             headers: headers.iter().map(|(n, v)| self.redactor.header(n, v)).collect(),
-            body: self.redactor.text(&String::from_utf8_lossy(&request.body)),
+            body: self.redactor.text(&String::from_utf8_lossy(&body)),
         };
         let classify = |error: reqwest::Error| {
             let kind = if error.is_timeout() {
@@ -255,7 +303,7 @@ impl Client {
             };
             transport(kind, self.redactor.text(&error_chain(&error)))
         };
-        let mut response = builder.body(request.body.clone()).send().await.map_err(classify)?;
+        let mut response = builder.body(body.clone()).send().await.map_err(classify)?;
         let status = response.status().as_u16();
         let response_headers: Vec<(String, String)> = response
             .headers()

@@ -22,12 +22,15 @@ use serde_json::{Value, json};
 
 use crate::checks::{CheckContext, CheckFailure};
 use crate::client::{Client, ClientError, Exchange};
+use crate::profile::TargetProfile;
 
 /// What every scenario of a run shares: the client, what is known of the target, the run id and
 /// the collected results.
 pub struct SuiteContext {
     pub client: Arc<Client>,
     pub account_id: Option<String>,
+    /// What is declared about the target.
+    pub profile: TargetProfile,
     /// Prefix of every resource name the run creates, so leftovers can be traced to their run.
     pub run_id: String,
     sequence: AtomicU64,
@@ -38,12 +41,13 @@ pub struct SuiteContext {
 }
 
 impl SuiteContext {
-    pub fn new(client: Arc<Client>, account_id: Option<String>) -> Self {
+    pub fn new(client: Arc<Client>, account_id: Option<String>, profile: TargetProfile) -> Self {
         let seconds = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let random: String = (0..4).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
         SuiteContext {
             client,
             account_id,
+            profile,
             run_id: format!("acf-{seconds:x}-{random}"),
             sequence: AtomicU64::new(0),
             results: Mutex::new(Vec::new()),
@@ -66,6 +70,32 @@ impl SuiteContext {
             return format!("{name}{padding}");
         }
         (0..length).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect()
+    }
+
+    /// Records a scenario skipped because its precondition is not declared, and says why.
+    fn record_skip(
+        &self,
+        feature: &cucumber::gherkin::Feature,
+        scenario: &cucumber::gherkin::Scenario,
+        reason: String,
+    ) {
+        let location = match &feature.path {
+            Some(path) => format!("{}:{}", path.display(), scenario.position.line),
+            None => format!("{}:{}", feature.name, scenario.position.line),
+        };
+        let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
+        if results.iter().any(|r| r.location == location) {
+            return;
+        }
+        println!("skipped: {} ({location}): {reason}", scenario.name);
+        results.push(ScenarioResult {
+            feature: feature.name.clone(),
+            scenario: scenario.name.clone(),
+            location,
+            outcome: Outcome::Skipped,
+            failures: Vec::new(),
+            skip_reason: Some(reason),
+        });
     }
 
     /// The error answers received so far with the given code.
@@ -110,6 +140,8 @@ pub struct ScenarioResult {
     pub location: String,
     pub outcome: Outcome,
     pub failures: Vec<StepFailure>,
+    /// Why the scenario did not run, when it was skipped.
+    pub skip_reason: Option<String>,
 }
 
 /// The scenario state. `Debug` is short and shows no secrets: cucumber prints it on failure.
@@ -130,6 +162,8 @@ pub struct ConformanceWorld {
     last: Option<Exchange>,
     /// The VirtualNodeData of the last successful create.
     created: Option<Value>,
+    /// The answers of the last requests sent all at once.
+    concurrent: Vec<Exchange>,
     step_failures: Vec<StepFailure>,
     /// The member and rule the scenario is about, from its `@member:` and rule tags.
     scenario_member: Option<String>,
@@ -159,6 +193,7 @@ impl ConformanceWorld {
             sent: None,
             last: None,
             created: None,
+            concurrent: Vec::new(),
             step_failures: Vec::new(),
             scenario_member: None,
             scenario_rule: None,
@@ -303,6 +338,20 @@ impl ConformanceWorld {
         if failures.is_empty() {
             failures =
                 crate::checks::check_readback("DescribeVirtualNode", &created, &exchange.json().unwrap_or_default());
+        }
+        self.verdict(step, failures, Some(&exchange));
+        self.list_agrees(step, &created).await;
+    }
+
+    /// ListVirtualNodes of the node's mesh has one entry for it, agreeing with `created`.
+    pub async fn list_agrees(&mut self, step: &str, created: &Value) {
+        let input = json!({ "meshName": created["meshName"] });
+        let exchange = self.call(step, "ListVirtualNodes", &input).await;
+        let model = self.client().model();
+        let op = model.operation("ListVirtualNodes").expect("ListVirtualNodes is a required operation");
+        let mut failures = crate::checks::check_success(model, op, &exchange);
+        if failures.is_empty() {
+            failures = crate::checks::check_listed(created, &exchange.json().unwrap_or_default());
         }
         self.verdict(step, failures, Some(&exchange));
     }
@@ -499,6 +548,7 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
                     location,
                     outcome,
                     failures: step_failures,
+                    skip_reason: None,
                 });
             }
             .boxed_local()
@@ -506,6 +556,27 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
         .fail_on_skipped()
         .max_concurrent_scenarios(options.max_concurrent_scenarios);
 
+    // Select by the tag expression, then drop (and report as skipped, with the reason) what the
+    // target profile does not declare the preconditions for.
+    let filter_ctx = ctx.clone();
+    let filter = move |feature: &cucumber::gherkin::Feature,
+                       rule: Option<&cucumber::gherkin::Rule>,
+                       scenario: &cucumber::gherkin::Scenario| {
+        let all: Vec<&String> =
+            feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(scenario.tags.iter()).collect();
+        if let Some(selection) = &tags
+            && !cucumber::tag::Ext::eval(selection, all.iter().copied())
+        {
+            return false;
+        }
+        match filter_ctx.profile.unmet(all.iter().copied()) {
+            None => true,
+            Some(reason) => {
+                filter_ctx.record_skip(feature, scenario, reason);
+                false
+            }
+        }
+    };
     let parsing_errors = match &options.report_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|error| RunError::Reports { path: dir.clone(), error })?;
@@ -516,13 +587,14 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
                 .tee::<ConformanceWorld, _>(writer::JUnit::for_tee(junit, 0))
                 .tee::<ConformanceWorld, _>(writer::Json::for_tee(json))
                 .normalized();
-            let cli_options = cli::Opts::<_, _, _, cli::Empty> { tags_filter: tags, ..Default::default() };
-            let result = base.with_writer(writer).with_cli(cli_options).run(options.features.clone()).await;
+            let cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
+            let result =
+                base.with_writer(writer).with_cli(cli_options).filter_run(options.features.clone(), filter).await;
             writer::Stats::<ConformanceWorld>::parsing_errors(&result)
         }
         None => {
-            let cli_options = cli::Opts::<_, _, _, cli::Empty> { tags_filter: tags, ..Default::default() };
-            let result = base.with_cli(cli_options).run(options.features.clone()).await;
+            let cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
+            let result = base.with_cli(cli_options).filter_run(options.features.clone(), filter).await;
             writer::Stats::<ConformanceWorld>::parsing_errors(&result)
         }
     };

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appmesh_conformance::client::{Client, ClientConfig, RetryPolicy};
-use appmesh_conformance::emulator::{self, Deviation, EmulatorConfig, Quotas};
+use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas};
 use appmesh_conformance::model::ServiceModel;
 
 fn binary() -> Command {
@@ -16,7 +16,9 @@ fn binary() -> Command {
     for variable in ["APPMESH_ENDPOINT", "AWS_ENDPOINT_URL_APP_MESH", "AWS_ENDPOINT_URL", "APPMESH_ACCOUNT_ID"] {
         command.env_remove(variable);
     }
-    command.env("AWS_ACCESS_KEY_ID", "AKIDCLITEST").env("AWS_SECRET_ACCESS_KEY", "cli-test-secret-value");
+    // The credentials the test emulators verify signatures against.
+    command.env("AWS_ACCESS_KEY_ID", emulator::DEFAULT_ACCESS_KEY_ID);
+    command.env("AWS_SECRET_ACCESS_KEY", emulator::DEFAULT_SECRET_ACCESS_KEY);
     command.env("AWS_CONFIG_FILE", "/nonexistent").env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
     command
 }
@@ -47,7 +49,12 @@ async fn meshes_left(endpoint: &str) -> Vec<String> {
 async fn run_against(deviations: &[Deviation]) -> (Output, Vec<String>) {
     // A generous mesh quota: the suite runs scenarios concurrently, each in a mesh of its own.
     let quotas = Quotas { meshes_per_account: 10_000, ..Quotas::default() };
-    let config = EmulatorConfig { deviations: deviations.iter().copied().collect(), quotas, ..Default::default() };
+    let config = EmulatorConfig {
+        deviations: deviations.iter().copied().collect(),
+        quotas,
+        auth: Some(AuthConfig::default()),
+        ..Default::default()
+    };
     let running = emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap();
     let reports = tempdir();
     let endpoint = running.endpoint();
@@ -95,11 +102,8 @@ async fn the_faithful_emulator_passes_over_http() {
 /// Deviations the suite cannot catch yet, each with the scenarios that will catch it. This is a
 /// list of known failures: the test fails when one of them starts being caught, so the list only
 /// shrinks.
-const AWAITING_SCENARIOS: &[(Deviation, &str)] = &[
-    (Deviation::ThrottleAsBadRequest, "throttling feature against a rate-limited target (issue 5)"),
-    (Deviation::QuotaNotEnforced, "limits feature against a declared quota (issue 5)"),
-    (Deviation::SignatureNotChecked, "auth feature against a verifying target (issue 5)"),
-];
+const AWAITING_SCENARIOS: &[(Deviation, &str)] =
+    &[(Deviation::ThrottleAsBadRequest, "throttling feature against a rate-limited target (issue 5)")];
 
 /// The mutation self-test: every deviation mode makes the run fail with a failed check that names
 /// the deviation's subject, and the faithful emulator passes (`the_faithful_emulator_passes_over_http`).

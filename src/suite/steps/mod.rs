@@ -6,6 +6,7 @@ pub mod mesh;
 pub mod outcome;
 pub mod request;
 pub mod response;
+pub mod stateful;
 
 use cucumber::Parameter;
 

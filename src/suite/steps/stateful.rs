@@ -1,0 +1,296 @@
+//! Steps for behaviours that need sequences of requests: signatures, quotas, replays under
+//! concurrency. They build on the same request and outcome steps as the generated features.
+
+use cucumber::gherkin::Step;
+use cucumber::{Parameter, given, then, when};
+use futures::future::join_all;
+use serde_json::{Value, json};
+
+use crate::checks::{self, CheckFailure, Severity};
+use crate::client::Tamper;
+use crate::suite::{ConformanceWorld, list_all_nodes};
+
+/// A deliberately wrong signature, as a feature file says it.
+#[derive(Debug, Clone, Copy, Parameter)]
+#[param(
+    name = "signature defect",
+    regex = "no signature|a wrong secret key|a signature for another service|the body changed after signing|a stale X-Amz-Date"
+)]
+pub struct SignatureDefect(pub Tamper);
+
+impl std::str::FromStr for SignatureDefect {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(SignatureDefect(match text {
+            "no signature" => Tamper::Unsigned,
+            "a wrong secret key" => Tamper::WrongSecret,
+            "a signature for another service" => Tamper::OtherService,
+            "the body changed after signing" => Tamper::BodyChangedAfterSigning,
+            "a stale X-Amz-Date" => Tamper::StaleDate,
+            other => return Err(format!("unknown signature defect {other:?}")),
+        }))
+    }
+}
+
+/// The error codes AWS answers an authentication failure with.
+pub const AUTH_ERROR_CODES: &[&str] = &[
+    "ForbiddenException",
+    "AccessDeniedException",
+    "InvalidSignatureException",
+    "MissingAuthenticationTokenException",
+    "IncompleteSignatureException",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+];
+
+#[when(expr = "I send {word} with {signature defect}:")]
+async fn send_with_signature_defect(
+    world: &mut ConformanceWorld,
+    step: &Step,
+    operation: String,
+    defect: SignatureDefect,
+) {
+    let text = step.docstring.as_deref().expect("this step takes the input as a docstring");
+    let input: Value =
+        serde_json::from_str(&world.fill_placeholders(text)).expect("the input in the feature file is JSON");
+    let client = world.ctx.client.clone();
+    let request = match crate::wire::build_request(client.model(), &operation, &input) {
+        Ok(request) => request,
+        Err(error) => world.transport_failure(&step.value, error.into()),
+    };
+    let exchange = match client.send_tampered(Some(&operation), &request, defect.0).await {
+        Ok(exchange) => exchange,
+        Err(error) => world.transport_failure(&step.value, error),
+    };
+    world.sent_operation = operation;
+    world.sent = Some(input);
+    world.last = Some(exchange);
+}
+
+/// 403 with an AWS authentication error code and the JSON error shape.
+#[then("the request is refused as unauthenticated")]
+async fn refused_as_unauthenticated(world: &mut ConformanceWorld, step: &Step) {
+    let exchange = world.last().clone();
+    let code = exchange.error_code();
+    let mut failures = Vec::new();
+    if exchange.status() != 403 || !code.as_deref().is_some_and(|c| AUTH_ERROR_CODES.contains(&c)) {
+        failures.push(CheckFailure {
+            id: "auth.refused".into(),
+            severity: Severity::Must,
+            path: String::new(),
+            rule: "a request without a valid SigV4 signature is refused (AWS authentication)".into(),
+            expected: format!("403 with one of {}", AUTH_ERROR_CODES.join(", ")),
+            actual: format!("{} {}", exchange.status(), code.unwrap_or_default()),
+            hint: None,
+        });
+    } else {
+        failures = checks::check_error_shape(&exchange, None);
+    }
+    world.verdict(&step.value, failures, Some(&exchange));
+}
+
+fn declared_quota(world: &ConformanceWorld) -> usize {
+    world.ctx.profile.node_quota
+}
+
+/// Fills the mesh to the declared quota, 16 creates at a time; each must succeed.
+#[given("the mesh holds as many virtual nodes as the declared quota")]
+async fn fill_to_quota(world: &mut ConformanceWorld, step: &Step) {
+    let quota = declared_quota(world);
+    let mesh = world.mesh().to_string();
+    let client = world.ctx.client.clone();
+    for chunk in (0..quota).collect::<Vec<_>>().chunks(16) {
+        let calls = chunk.iter().map(|i| {
+            let input = json!({ "meshName": mesh, "virtualNodeName": format!("fill-{i:04}"), "spec": {} });
+            let client = client.clone();
+            async move { client.call("CreateVirtualNode", &input).await }
+        });
+        for result in join_all(calls).await {
+            let exchange = match result {
+                Ok(exchange) => exchange,
+                Err(error) => world.transport_failure(&step.value, error),
+            };
+            if exchange.status() != 200 {
+                let failure = CheckFailure {
+                    id: "quota.fill".into(),
+                    severity: Severity::Must,
+                    path: String::new(),
+                    rule: format!("a mesh takes as many virtual nodes as its declared quota ({quota})"),
+                    expected: "200 for every create up to the quota".into(),
+                    actual: format!("{} {}", exchange.status(), exchange.error_code().unwrap_or_default()),
+                    hint: Some("is the declared --node-quota higher than the target's?".into()),
+                };
+                world.verdict(&step.value, vec![failure], Some(&exchange));
+            }
+        }
+    }
+}
+
+#[when("I create one more virtual node with a client token")]
+async fn one_more(world: &mut ConformanceWorld, step: &Step) {
+    let input = json!({
+        "meshName": world.mesh(),
+        "virtualNodeName": "one-more",
+        "spec": {},
+        "clientToken": uuid::Uuid::new_v4().to_string(),
+    });
+    let exchange = world.call(&step.value, "CreateVirtualNode", &input).await;
+    world.sent_operation = "CreateVirtualNode".into();
+    world.sent = Some(input);
+    world.last = Some(exchange);
+}
+
+async fn expect_node_count(world: &mut ConformanceWorld, step: &Step, expected: usize, rule: &str) {
+    let mesh = world.mesh().to_string();
+    let names = list_all_nodes(world.client(), &mesh).await.unwrap_or_else(|problem| vec![problem]);
+    if names.len() != expected {
+        let failure = CheckFailure {
+            id: "list.count".into(),
+            severity: Severity::Must,
+            path: "virtualNodes".into(),
+            rule: rule.to_string(),
+            expected: format!("{expected} virtual nodes"),
+            actual: format!("{} virtual nodes", names.len()),
+            hint: None,
+        };
+        world.verdict(&step.value, vec![failure], None);
+    }
+}
+
+#[then("the mesh holds exactly the declared quota of virtual nodes")]
+async fn holds_the_quota(world: &mut ConformanceWorld, step: &Step) {
+    let quota = declared_quota(world);
+    expect_node_count(world, step, quota, "a refused create adds nothing; the quota is never exceeded").await;
+}
+
+#[when("I delete one virtual node of the mesh")]
+async fn delete_one(world: &mut ConformanceWorld, step: &Step) {
+    let input = json!({ "meshName": world.mesh(), "virtualNodeName": "fill-0000" });
+    let exchange = world.call(&step.value, "DeleteVirtualNode", &input).await;
+    let model = world.client().model();
+    let failures = checks::check_success(model, model.operation("DeleteVirtualNode").expect("in the model"), &exchange);
+    world.verdict(&step.value, failures, Some(&exchange));
+}
+
+#[when(expr = "I send the same request again with these tags:")]
+async fn again_with_tags(world: &mut ConformanceWorld, step: &Step) {
+    let text = step.docstring.as_deref().expect("this step takes the tags as a docstring");
+    let tags: Value = serde_json::from_str(&world.fill_placeholders(text)).expect("the tags are JSON");
+    let mut input = world.sent.clone().expect("an earlier step sent a request");
+    input["tags"] = tags;
+    resend(world, step, input).await;
+}
+
+#[when(expr = "I send the same request again with the virtual node name {string}")]
+async fn again_with_name(world: &mut ConformanceWorld, step: &Step, name: String) {
+    let mut input = world.sent.clone().expect("an earlier step sent a request");
+    input["virtualNodeName"] = json!(name);
+    resend(world, step, input).await;
+}
+
+#[when("I send the same request again in another fresh mesh")]
+async fn again_in_another_mesh(world: &mut ConformanceWorld, step: &Step) {
+    let other = world.create_mesh(&step.value).await;
+    let mut input = world.sent.clone().expect("an earlier step sent a request");
+    input["meshName"] = json!(other);
+    resend(world, step, input).await;
+}
+
+async fn resend(world: &mut ConformanceWorld, step: &Step, input: Value) {
+    let operation = world.sent_operation.clone();
+    let exchange = world.call(&step.value, &operation, &input).await;
+    world.sent = Some(input);
+    world.last = Some(exchange);
+}
+
+/// Sends `inputs` all at once and keeps every answer.
+async fn send_all_at_once(world: &mut ConformanceWorld, step: &Step, inputs: Vec<Value>) {
+    let client = world.ctx.client.clone();
+    let calls = inputs.iter().map(|input| {
+        let client = client.clone();
+        async move { client.call("CreateVirtualNode", input).await }
+    });
+    let mut answers = Vec::new();
+    for result in join_all(calls).await {
+        match result {
+            Ok(exchange) => answers.push(exchange),
+            Err(error) => world.transport_failure(&step.value, error),
+        }
+    }
+    world.sent_operation = "CreateVirtualNode".into();
+    world.sent = inputs.into_iter().next();
+    world.concurrent = answers;
+}
+
+fn concurrent_input(world: &ConformanceWorld, token: &str, port: u16) -> Value {
+    json!({
+        "meshName": world.mesh(),
+        "virtualNodeName": "concurrent-vn",
+        "spec": { "listeners": [ { "portMapping": { "port": port, "protocol": "http" } } ] },
+        "clientToken": token,
+    })
+}
+
+#[when(expr = "I send {int} copies of one request with one client token at once")]
+async fn copies_at_once(world: &mut ConformanceWorld, step: &Step, count: usize) {
+    let token = uuid::Uuid::new_v4().to_string();
+    let inputs = (0..count).map(|_| concurrent_input(world, &token, 9080)).collect();
+    send_all_at_once(world, step, inputs).await;
+}
+
+#[when(expr = "I send {int} different requests with one client token at once")]
+async fn variants_at_once(world: &mut ConformanceWorld, step: &Step, count: usize) {
+    let token = uuid::Uuid::new_v4().to_string();
+    let inputs = (0..count).map(|i| concurrent_input(world, &token, 9000 + i as u16)).collect();
+    send_all_at_once(world, step, inputs).await;
+}
+
+#[then("every answer is the same virtual node")]
+async fn every_answer_the_same(world: &mut ConformanceWorld, step: &Step) {
+    let answers = world.concurrent.clone();
+    let uids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .map(|a| a.json().and_then(|b| b["metadata"]["uid"].as_str().map(str::to_string)).unwrap_or_default())
+        .collect();
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status()).collect();
+    if statuses.iter().any(|s| *s != 200) || uids.len() != 1 {
+        let failure = CheckFailure {
+            id: "idempotency.concurrent".into(),
+            severity: Severity::Must,
+            path: "metadata.uid".into(),
+            rule: "concurrent replays of one request with one client token all return the one node created".into(),
+            expected: format!("{} answers 200 with one uid", answers.len()),
+            actual: format!("statuses {statuses:?}, {} distinct uids", uids.len()),
+            hint: None,
+        };
+        let first_bad = answers.iter().find(|a| a.status() != 200).cloned();
+        world.verdict(&step.value, vec![failure], first_bad.as_ref());
+    }
+}
+
+#[then(expr = "exactly one answer is a success and the others are {word}")]
+async fn one_success_others(world: &mut ConformanceWorld, step: &Step, code: String) {
+    let answers = world.concurrent.clone();
+    let successes = answers.iter().filter(|a| a.status() == 200).count();
+    let others_ok =
+        answers.iter().filter(|a| a.status() != 200).all(|a| a.error_code().as_deref() == Some(code.as_str()));
+    if successes != 1 || !others_ok {
+        let codes: Vec<String> =
+            answers.iter().map(|a| format!("{} {}", a.status(), a.error_code().unwrap_or_default())).collect();
+        let failure = CheckFailure {
+            id: "idempotency.concurrent-conflict".into(),
+            severity: Severity::Must,
+            path: String::new(),
+            rule: "one client token with different requests: the first wins, the others conflict".into(),
+            expected: format!("one 200 and {} {code}", answers.len() - 1),
+            actual: codes.join(", "),
+            hint: None,
+        };
+        world.verdict(&step.value, vec![failure], None);
+    }
+    for answer in answers.iter().filter(|a| a.status() != 200) {
+        let failures = checks::check_error(world.client().model(), answer, &code);
+        world.verdict(&step.value, failures, Some(answer));
+    }
+}
