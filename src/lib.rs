@@ -11,6 +11,7 @@ pub mod client;
 pub mod emulator;
 pub mod generate;
 pub mod model;
+pub mod probe;
 pub mod profile;
 pub mod suite;
 pub mod target;

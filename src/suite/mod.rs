@@ -98,6 +98,11 @@ impl SuiteContext {
         });
     }
 
+    /// Keeps an error answer for the error-table scenarios.
+    pub fn observe_error(&self, exchange: &Exchange) {
+        self.observed_errors.lock().unwrap_or_else(|p| p.into_inner()).push(exchange.clone());
+    }
+
     /// The error answers received so far with the given code.
     pub fn observed_errors(&self, code: &str) -> Vec<Exchange> {
         let observed = self.observed_errors.lock().unwrap_or_else(|p| p.into_inner());
@@ -164,6 +169,8 @@ pub struct ConformanceWorld {
     created: Option<Value>,
     /// The answers of the last requests sent all at once.
     concurrent: Vec<Exchange>,
+    /// What the last burst saw.
+    burst: Option<crate::probe::BurstReport>,
     step_failures: Vec<StepFailure>,
     /// The member and rule the scenario is about, from its `@member:` and rule tags.
     scenario_member: Option<String>,
@@ -194,6 +201,7 @@ impl ConformanceWorld {
             last: None,
             created: None,
             concurrent: Vec::new(),
+            burst: None,
             step_failures: Vec::new(),
             scenario_member: None,
             scenario_rule: None,
@@ -293,7 +301,7 @@ impl ConformanceWorld {
         if exchange.status() < 400 {
             return;
         }
-        self.ctx.observed_errors.lock().unwrap_or_else(|p| p.into_inner()).push(exchange.clone());
+        self.ctx.observe_error(exchange);
         if exchange.status() >= 500 {
             let model = self.client().model();
             let mut failures = crate::checks::check_error_shape(exchange, None);
@@ -390,29 +398,48 @@ impl ConformanceWorld {
                 Ok(names) => {
                     for name in names {
                         let input = json!({ "meshName": mesh, "virtualNodeName": name });
-                        match client.call("DeleteVirtualNode", &input).await {
-                            Ok(exchange) if exchange.status() == 200 || exchange.status() == 404 => {}
-                            Ok(exchange) => {
-                                problems.push(format!("DeleteVirtualNode {name}: HTTP {}", exchange.status()))
-                            }
-                            Err(error) => problems.push(format!("DeleteVirtualNode {name}: {error}")),
+                        if let Err(problem) = delete_persistently(&client, "DeleteVirtualNode", &input).await {
+                            problems.push(format!("DeleteVirtualNode {name}: {problem}"));
                         }
                     }
                 }
                 Err(problem) => problems.push(problem),
             }
-            match client.call("DeleteMesh", &json!({ "meshName": mesh })).await {
-                Ok(exchange) if exchange.status() == 200 || exchange.status() == 404 => {}
-                Ok(exchange) => {
-                    problems.push(format!("DeleteMesh: HTTP {} {}", exchange.status(), exchange.response.body))
-                }
-                Err(error) => problems.push(format!("DeleteMesh: {error}")),
+            if let Err(problem) = delete_persistently(&client, "DeleteMesh", &json!({ "meshName": mesh })).await {
+                problems.push(format!("DeleteMesh: {problem}"));
             }
             if !problems.is_empty() {
                 self.ctx.cleanup_problems.fetch_add(1, Ordering::Relaxed);
                 eprintln!("warning: clean-up of mesh {mesh} left something behind: {}", problems.join("; "));
             }
         }
+    }
+}
+
+/// Calls an operation, waiting out throttling however the target spells it (429, 503, or an
+/// error code naming throttling): up to 8 tries over about 25 seconds. For the harness's own
+/// bookkeeping (listing, clean-up), so that a busy target is not left with the run's resources.
+async fn call_persistently(client: &Client, operation: &str, input: &Value) -> Result<Exchange, String> {
+    let mut wait = std::time::Duration::from_millis(200);
+    for _ in 0..8 {
+        let exchange = client.call(operation, input).await.map_err(|e| e.to_string())?;
+        let throttled = matches!(exchange.status(), 429 | 503)
+            || exchange.error_code().is_some_and(|code| code.contains("Throttl") || code.contains("TooManyRequests"));
+        if !throttled {
+            return Ok(exchange);
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(std::time::Duration::from_secs(8));
+    }
+    Err(format!("{operation}: still throttled after 8 tries"))
+}
+
+/// A delete for clean-up: 200 or 404 is done.
+async fn delete_persistently(client: &Client, operation: &str, input: &Value) -> Result<(), String> {
+    let exchange = call_persistently(client, operation, input).await?;
+    match exchange.status() {
+        200 | 404 => Ok(()),
+        status => Err(format!("HTTP {status} {}", exchange.response.body)),
     }
 }
 
@@ -425,7 +452,7 @@ pub async fn list_all_nodes(client: &Client, mesh: &str) -> Result<Vec<String>, 
         if let Some(token) = &next_token {
             input["nextToken"] = json!(token);
         }
-        let exchange = client.call("ListVirtualNodes", &input).await.map_err(|e| format!("ListVirtualNodes: {e}"))?;
+        let exchange = call_persistently(client, "ListVirtualNodes", &input).await?;
         if exchange.status() == 404 {
             return Ok(names);
         }

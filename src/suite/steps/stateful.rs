@@ -294,3 +294,176 @@ async fn one_success_others(world: &mut ConformanceWorld, step: &Step, code: Str
         world.verdict(&step.value, failures, Some(answer));
     }
 }
+
+/// The burst plan for the profile: 4 times the declared throttle rate for about 2 seconds, or a
+/// gentle 50 per second when no rate is declared; never more creates than fit under the quota.
+fn burst_plan(world: &ConformanceWorld) -> crate::probe::BurstPlan {
+    let profile = &world.ctx.profile;
+    let room = profile.node_quota.saturating_sub(1).max(1);
+    let (rate, count) = match profile.throttle_rps {
+        Some(declared) => (declared * 4.0, ((declared * 8.0).ceil() as usize).clamp(20, 200)),
+        None => (50.0, 50),
+    };
+    crate::probe::BurstPlan { rate, count: count.min(room), max_duration: std::time::Duration::from_secs(10) }
+}
+
+#[when("I send a burst of creates faster than the target is expected to throttle")]
+async fn send_a_burst(world: &mut ConformanceWorld) {
+    let plan = burst_plan(world);
+    let client = world.ctx.client.clone();
+    let mesh = world.mesh().to_string();
+    let report = crate::probe::burst(plan, move |i| {
+        let client = client.clone();
+        let input = json!({ "meshName": mesh, "virtualNodeName": format!("burst-{i:04}"), "spec": {} });
+        async move { client.call_raw("CreateVirtualNode", &input).await }
+    })
+    .await;
+    println!(
+        "throttling probe: {} creates at {:.0}/s planned, {:.0}/s achieved; answers {:?}; latency ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
+        report.sent,
+        plan.rate,
+        report.achieved_rps,
+        report.statuses,
+        report.latency_ms.p50,
+        report.latency_ms.p90,
+        report.latency_ms.p99,
+        report.latency_ms.max
+    );
+    for exchanges in report.samples.values() {
+        for exchange in exchanges {
+            world.ctx.observe_error(exchange);
+        }
+    }
+    world.burst = Some(report);
+}
+
+fn burst_report(world: &ConformanceWorld) -> crate::probe::BurstReport {
+    world.burst.clone().expect("an earlier step sent a burst")
+}
+
+fn throttling_failure(id: &str, rule: &str, expected: String, actual: String) -> CheckFailure {
+    CheckFailure {
+        id: id.into(),
+        severity: Severity::Must,
+        path: String::new(),
+        rule: rule.into(),
+        expected,
+        actual,
+        hint: None,
+    }
+}
+
+#[then("every answer is a documented success or error")]
+async fn every_answer_documented(world: &mut ConformanceWorld, step: &Step) {
+    let report = burst_report(world);
+    let model = world.client().model();
+    let op = model.operation("CreateVirtualNode").expect("in the model");
+    let undocumented: Vec<String> = report
+        .statuses
+        .keys()
+        .filter(|kind| {
+            let mut parts = kind.splitn(2, ' ');
+            let (status, code) = (parts.next().unwrap_or_default(), parts.next());
+            match code {
+                None => status != "200",
+                Some(code) => {
+                    !op.errors.iter().any(|e| e == code)
+                        || model.error_status(code).map(|s| s.to_string()).as_deref() != Some(status)
+                }
+            }
+        })
+        .cloned()
+        .collect();
+    let mut failures = Vec::new();
+    if !undocumented.is_empty() {
+        failures.push(throttling_failure(
+            "burst.documented",
+            "under load every answer is a success or an error of the documented table, with its status",
+            "200 or a documented error".into(),
+            undocumented.join(", "),
+        ));
+    }
+    world.verdict(&step.value, failures, None);
+}
+
+#[then("every throttled answer is 429 TooManyRequestsException with a JSON message")]
+async fn throttled_answers_are_429(world: &mut ConformanceWorld, step: &Step) {
+    let report = burst_report(world);
+    let wrong: Vec<String> = report
+        .statuses
+        .keys()
+        .filter(|kind| {
+            let throttling_like = kind.contains("Throttl")
+                || kind.contains("TooManyRequests")
+                || kind.starts_with("429")
+                || kind.starts_with("503");
+            throttling_like && kind.as_str() != "429 TooManyRequestsException"
+        })
+        .cloned()
+        .collect();
+    if !wrong.is_empty() {
+        let failure = throttling_failure(
+            "throttling.code",
+            "throttling is answered 429 TooManyRequestsException (the documented error table)",
+            "429 TooManyRequestsException".into(),
+            wrong.join(", "),
+        );
+        return world.verdict(&step.value, vec![failure], None);
+    }
+    for exchange in report.samples.get("429 TooManyRequestsException").into_iter().flatten() {
+        let failures = checks::check_error(world.client().model(), exchange, "TooManyRequestsException");
+        world.verdict(&step.value, failures, Some(exchange));
+    }
+}
+
+#[then("the mesh holds as many virtual nodes as the burst had successes")]
+async fn no_side_effect(world: &mut ConformanceWorld, step: &Step) {
+    let successes = burst_report(world).count_status(200);
+    expect_node_count(world, step, successes, "a throttled create has no side effect: nodes created = 200 answers")
+        .await;
+}
+
+#[then("at least one answer was throttled")]
+async fn at_least_one_throttled(world: &mut ConformanceWorld, step: &Step) {
+    let report = burst_report(world);
+    if report.count_status(429) == 0 {
+        let declared = world.ctx.profile.throttle_rps.unwrap_or_default();
+        let failure = throttling_failure(
+            "throttling.enforced",
+            "a target declared to throttle above R requests/s throttles a burst at 4R",
+            format!("at least one 429 TooManyRequestsException at {:.0}/s (declared {declared}/s)", declared * 4.0),
+            format!("{:?}", report.statuses),
+        );
+        world.verdict(&step.value, vec![failure], None);
+    }
+}
+
+/// Waits as a throttled client should: `Retry-After` when the target sent one, else long enough
+/// for a token bucket at the declared rate to refill 20 requests (at least 1 s, at most 10 s).
+#[when("I back off")]
+async fn back_off(world: &mut ConformanceWorld) {
+    let report = burst_report(world);
+    let retry_after = report.samples.get("429 TooManyRequestsException").and_then(|samples| {
+        samples.iter().find_map(|e| e.response_header("retry-after").and_then(|v| v.trim().parse::<u64>().ok()))
+    });
+    let wait = match retry_after {
+        Some(seconds) => std::time::Duration::from_secs(seconds.min(10)),
+        None => {
+            let rate = world.ctx.profile.throttle_rps.unwrap_or(1.0);
+            std::time::Duration::from_secs_f64((20.0 / rate).clamp(1.0, 10.0))
+        }
+    };
+    tokio::time::sleep(wait).await;
+}
+
+#[then("a create succeeds again")]
+async fn a_create_succeeds_again(world: &mut ConformanceWorld, step: &Step) {
+    let input = json!({ "meshName": world.mesh(), "virtualNodeName": "after-backoff", "spec": {} });
+    let exchange = match world.ctx.client.call_raw("CreateVirtualNode", &input).await {
+        Ok(exchange) => exchange,
+        Err(error) => world.transport_failure(&step.value, error),
+    };
+    let model = world.client().model();
+    let failures = checks::check_success(model, model.operation("CreateVirtualNode").expect("in the model"), &exchange);
+    world.verdict(&step.value, failures, Some(&exchange));
+}
