@@ -9,7 +9,7 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::client::Exchange;
 use crate::model::{Operation, ServiceModel};
@@ -469,7 +469,7 @@ pub fn check_replay(first: &Value, replay: &Value) -> Vec<CheckFailure> {
 
 /// ListVirtualNodes (one page, the node's own mesh) lists the created node once, and its
 /// VirtualNodeRef agrees with the create's VirtualNodeData.
-pub fn check_listed(created: &Value, listed: &Value) -> Vec<CheckFailure> {
+pub fn check_listed(model: &ServiceModel, created: &Value, listed: &Value) -> Vec<CheckFailure> {
     let name = &created["virtualNodeName"];
     let refs: Vec<&Value> =
         listed["virtualNodes"].as_array().into_iter().flatten().filter(|r| &r["virtualNodeName"] == name).collect();
@@ -483,12 +483,7 @@ pub fn check_listed(created: &Value, listed: &Value) -> Vec<CheckFailure> {
             format!("{} entries", refs.len()),
         )];
     };
-    let metadata = &created["metadata"];
-    let expected = json!({
-        "arn": metadata["arn"], "createdAt": metadata["createdAt"], "lastUpdatedAt": metadata["lastUpdatedAt"],
-        "meshName": created["meshName"], "meshOwner": metadata["meshOwner"], "resourceOwner": metadata["resourceOwner"],
-        "version": metadata["version"], "virtualNodeName": name,
-    });
+    let expected = crate::validate::summary_of(model, "VirtualNodeRef", created);
     let actual = drop_nulls(node_ref);
     json_differences("", &expected, &actual)
         .into_iter()

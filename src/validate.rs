@@ -319,6 +319,23 @@ pub fn normalize(model: &ServiceModel, shape_name: &str, value: &Value) -> Value
     }
 }
 
+/// The summary of a resource a list operation returns (a `VirtualNodeRef`, a `MeshRef`), built
+/// from the resource's data by the model: each member of `ref_shape` is taken from `data`, or
+/// else from `data.metadata`. Members found in neither are left out.
+pub fn summary_of(model: &ServiceModel, ref_shape: &str, data: &Value) -> Value {
+    let Some(structure) = model.structure(ref_shape) else { return Value::Null };
+    Value::Object(
+        structure
+            .members
+            .iter()
+            .filter_map(|m| {
+                let value = data.get(&m.name).or_else(|| data.get("metadata").and_then(|md| md.get(&m.name)))?;
+                (!value.is_null()).then(|| (m.name.clone(), value.clone()))
+            })
+            .collect(),
+    )
+}
+
 /// Drops `null` members everywhere, keeping unknown members: the comparison form for values whose
 /// shape is not the point (for example two readbacks of the same resource).
 pub fn drop_nulls(value: &Value) -> Value {
@@ -505,6 +522,20 @@ mod tests {
         let found = violations(&model(), "ResourceMetadata", &metadata);
         assert_eq!(found.len(), 1);
         assert_eq!((found[0].path.as_str(), found[0].rule), ("createdAt", Rule::Type));
+    }
+
+    #[test]
+    fn summaries_take_members_from_data_or_its_metadata() {
+        let data = json!({
+            "meshName": "m", "virtualNodeName": "n", "spec": {}, "status": {"status": "ACTIVE"},
+            "metadata": {"arn": "a", "createdAt": 1.5, "lastUpdatedAt": 2.5, "meshOwner": "111111111111", "resourceOwner": "222222222222", "uid": "u", "version": 1}
+        });
+        assert_eq!(
+            summary_of(&model(), "VirtualNodeRef", &data),
+            json!({"arn": "a", "createdAt": 1.5, "lastUpdatedAt": 2.5, "meshName": "m", "meshOwner": "111111111111",
+                   "resourceOwner": "222222222222", "version": 1, "virtualNodeName": "n"})
+        );
+        assert!(violations(&model(), "VirtualNodeRef", &summary_of(&model(), "VirtualNodeRef", &data)).is_empty());
     }
 
     #[test]

@@ -350,11 +350,11 @@ impl App {
                 "CreateMesh" => store.create_mesh(config, model, &input),
                 "DescribeMesh" => store.describe_mesh(config, &input),
                 "DeleteMesh" => store.delete_mesh(config, &input),
-                "ListMeshes" => store.list_meshes(&input),
+                "ListMeshes" => store.list_meshes(model, &input),
                 "CreateVirtualNode" => store.create_virtual_node(config, model, &input),
                 "DescribeVirtualNode" => store.describe_virtual_node(config, &input),
                 "DeleteVirtualNode" => store.delete_virtual_node(config, &input),
-                "ListVirtualNodes" => store.list_virtual_nodes(config, &input),
+                "ListVirtualNodes" => store.list_virtual_nodes(config, model, &input),
                 other => {
                     Err(ApiError::new(ErrorCode::UnknownOperation, format!("the emulator does not implement {other}")))
                 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::deviation::Deviation;
 use super::{ApiError, EmulatorConfig, ErrorCode};
 use crate::model::ServiceModel;
-use crate::validate::normalize;
+use crate::validate::{normalize, summary_of};
 
 /// A remembered client token: what the first request asked for, and what it created.
 #[derive(Debug, Clone)]
@@ -144,9 +144,9 @@ impl Store {
         Ok(json!({ "mesh": data }))
     }
 
-    pub(super) fn list_meshes(&self, input: &Value) -> Result<Value, ApiError> {
+    pub(super) fn list_meshes(&self, model: &ServiceModel, input: &Value) -> Result<Value, ApiError> {
         let page = page_after(&self.meshes, input)?;
-        let refs: Vec<Value> = page.items.iter().map(|mesh| mesh_ref(&mesh.data)).collect();
+        let refs: Vec<Value> = page.items.iter().map(|mesh| summary_of(model, "MeshRef", &mesh.data)).collect();
         let mut output = json!({ "meshes": refs });
         if let Some(token) = page.next_token {
             output["nextToken"] = json!(token);
@@ -247,12 +247,17 @@ impl Store {
         Ok(json!({ "virtualNode": node }))
     }
 
-    pub(super) fn list_virtual_nodes(&self, config: &EmulatorConfig, input: &Value) -> Result<Value, ApiError> {
+    pub(super) fn list_virtual_nodes(
+        &self,
+        config: &EmulatorConfig,
+        model: &ServiceModel,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
         Self::check_owner(config, input)?;
         let mesh_name = text(input, "meshName");
         let mesh = self.meshes.get(mesh_name).ok_or_else(|| Self::mesh_not_found(config, mesh_name))?;
         let page = page_after(&mesh.nodes, input)?;
-        let refs: Vec<Value> = page.items.iter().map(|node| node_ref(node)).collect();
+        let refs: Vec<Value> = page.items.iter().map(|node| summary_of(model, "VirtualNodeRef", node)).collect();
         let mut output = json!({ "virtualNodes": refs });
         if let Some(token) = page.next_token {
             output["nextToken"] = json!(token);
@@ -326,33 +331,6 @@ fn page_after<'a, T>(items: &'a BTreeMap<String, T>, input: &Value) -> Result<Pa
     };
     let next_token = (remaining.len() > limit).then(|| encode_next_token(remaining[limit - 1].0));
     Ok(Page { items: remaining.into_iter().take(limit).map(|(_, item)| item).collect(), next_token })
-}
-
-fn mesh_ref(mesh: &Value) -> Value {
-    let metadata = &mesh["metadata"];
-    json!({
-        "arn": metadata["arn"],
-        "createdAt": metadata["createdAt"],
-        "lastUpdatedAt": metadata["lastUpdatedAt"],
-        "meshName": mesh["meshName"],
-        "meshOwner": metadata["meshOwner"],
-        "resourceOwner": metadata["resourceOwner"],
-        "version": metadata["version"],
-    })
-}
-
-fn node_ref(node: &Value) -> Value {
-    let metadata = &node["metadata"];
-    json!({
-        "arn": metadata["arn"],
-        "createdAt": metadata["createdAt"],
-        "lastUpdatedAt": metadata["lastUpdatedAt"],
-        "meshName": node["meshName"],
-        "meshOwner": metadata["meshOwner"],
-        "resourceOwner": metadata["resourceOwner"],
-        "version": metadata["version"],
-        "virtualNodeName": node["virtualNodeName"],
-    })
 }
 
 /// Page tokens are opaque to clients: `v1.` and the hex of the last name returned.

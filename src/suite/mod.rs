@@ -359,7 +359,7 @@ impl ConformanceWorld {
         let op = model.operation("ListVirtualNodes").expect("ListVirtualNodes is a required operation");
         let mut failures = crate::checks::check_success(model, op, &exchange);
         if failures.is_empty() {
-            failures = crate::checks::check_listed(created, &exchange.json().unwrap_or_default());
+            failures = crate::checks::check_listed(model, created, &exchange.json().unwrap_or_default());
         }
         self.verdict(step, failures, Some(&exchange));
     }
