@@ -351,17 +351,30 @@ impl ConformanceWorld {
         self.list_agrees(step, &created).await;
     }
 
-    /// ListVirtualNodes of the node's mesh has one entry for it, agreeing with `created`.
+    /// ListVirtualNodes of the node's mesh, every page, has one entry for it, agreeing with
+    /// `created`.
     pub async fn list_agrees(&mut self, step: &str, created: &Value) {
-        let input = json!({ "meshName": created["meshName"] });
-        let exchange = self.call(step, "ListVirtualNodes", &input).await;
-        let model = self.client().model();
-        let op = model.operation("ListVirtualNodes").expect("ListVirtualNodes is a required operation");
-        let mut failures = crate::checks::check_success(model, op, &exchange);
-        if failures.is_empty() {
-            failures = crate::checks::check_listed(model, created, &exchange.json().unwrap_or_default());
+        let mut entries = Vec::new();
+        let mut next_token: Option<String> = None;
+        for _ in 0..100 {
+            let mut input = json!({ "meshName": created["meshName"] });
+            if let Some(token) = &next_token {
+                input["nextToken"] = json!(token);
+            }
+            let exchange = self.call(step, "ListVirtualNodes", &input).await;
+            let model = self.client().model();
+            let op = model.operation("ListVirtualNodes").expect("ListVirtualNodes is a required operation");
+            let failures = crate::checks::check_success(model, op, &exchange);
+            self.verdict(step, failures, Some(&exchange));
+            let page = exchange.json().unwrap_or_default();
+            entries.extend(page["virtualNodes"].as_array().cloned().unwrap_or_default());
+            match page["nextToken"].as_str() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+                _ => break,
+            }
         }
-        self.verdict(step, failures, Some(&exchange));
+        let failures = crate::checks::check_listed(self.client().model(), created, &json!({ "virtualNodes": entries }));
+        self.verdict(step, failures, None);
     }
 
     /// Creates a mesh for this scenario and remembers it for clean-up. Set-up asks only for a

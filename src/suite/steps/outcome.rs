@@ -53,6 +53,9 @@ async fn succeeds_as_documented(world: &mut ConformanceWorld, step: &Step) {
         failures = checks::check_readback(&describe, &data, &readback.json().unwrap_or_default());
     }
     world.verdict(&step.value, failures, Some(&readback));
+    if operation == "CreateVirtualNode" {
+        world.list_agrees(&step.value, &data).await;
+    }
 }
 
 /// After a refusal nothing exists under the names the request used: the Describe operation says
