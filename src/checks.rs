@@ -565,6 +565,7 @@ mod tests {
             },
             duration: Duration::ZERO,
             attempts: 1,
+            sent_at: None,
         }
     }
 

@@ -95,6 +95,10 @@ struct RunArgs {
     /// An AWS SDK service model for App Mesh to test with instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
+    /// Pace all the harness's requests, retries included, to at most this many per second.
+    /// [default: unpaced; 8 with --aws, which a real account does not throttle]
+    #[arg(long, value_name = "R")]
+    max_rps: Option<f64>,
     /// Limit on each request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
@@ -229,12 +233,18 @@ async fn run(args: RunArgs) -> ExitCode {
     if let Err(message) = profile.validate() {
         return usage_error(message);
     }
+    if let Some(rate) = args.max_rps
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return usage_error(format!("--max-rps {rate} must be a positive number of requests per second"));
+    }
     let options = TargetOptions {
         endpoint: args.endpoint.clone().or(profile.endpoint.clone()).filter(|_| !args.aws),
         aws: args.aws,
         region: args.region.clone(),
         account_id: profile.account_id.clone(),
         timeout: Some(Duration::from_secs(args.timeout.max(1))),
+        max_rps: args.max_rps,
         emulator: EmulatorConfig {
             deviations: args.deviation.iter().copied().collect(),
             quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::default() },

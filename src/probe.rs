@@ -39,6 +39,8 @@ pub struct BurstReport {
     pub latency_ms: Percentiles,
     /// The send rate actually achieved over the burst.
     pub achieved_rps: f64,
+    /// The most requests that left the harness within any one second (from their send times).
+    pub peak_sends_per_second: usize,
     /// A few exchanges of each status kind.
     #[serde(skip)]
     pub samples: BTreeMap<String, Vec<Exchange>>,
@@ -109,14 +111,21 @@ where
         } else {
             sent as f64 / sending_time.as_secs_f64().max(interval.as_secs_f64())
         },
+        peak_sends_per_second: 0,
         samples: BTreeMap::new(),
     };
+    let mut send_times = Vec::new();
     // Every request has the client's own timeout; this only bounds a wait that cannot happen.
     let collect = async {
         while let Some((latency, result)) = rx.recv().await {
             let kind = kind_of(&result);
             *report.statuses.entry(kind.clone()).or_default() += 1;
             let _ = histogram.record(latency.as_micros().max(1) as u64);
+            if let Ok(exchange) = &result
+                && let Some(sent_at) = exchange.sent_at
+            {
+                send_times.push(sent_at);
+            }
             if let Ok(exchange) = result {
                 let kept = report.samples.entry(kind).or_default();
                 if kept.len() < KEPT_PER_KIND {
@@ -126,9 +135,24 @@ where
         }
     };
     let _ = tokio::time::timeout(plan.max_duration + Duration::from_secs(120), collect).await;
+    report.peak_sends_per_second = peak_per_second(&mut send_times);
     let ms = |quantile: f64| histogram.value_at_quantile(quantile) as f64 / 1000.0;
     report.latency_ms = Percentiles { p50: ms(0.5), p90: ms(0.9), p99: ms(0.99), max: histogram.max() as f64 / 1000.0 };
     report
+}
+
+/// The most instants within any half-open window of one second.
+pub fn peak_per_second(times: &mut [std::time::Instant]) -> usize {
+    times.sort();
+    let mut peak = 0;
+    let mut start = 0;
+    for end in 0..times.len() {
+        while times[end].duration_since(times[start]) >= Duration::from_secs(1) {
+            start += 1;
+        }
+        peak = peak.max(end - start + 1);
+    }
+    peak
 }
 
 #[cfg(test)]
@@ -152,7 +176,20 @@ mod tests {
             },
             duration: Duration::ZERO,
             attempts: 1,
+            sent_at: None,
         }
+    }
+
+    #[test]
+    fn peak_per_second_counts_the_busiest_window() {
+        let origin = std::time::Instant::now();
+        let at = |ms: u64| origin + Duration::from_millis(ms);
+        assert_eq!(peak_per_second(&mut []), 0);
+        // Ten sends 100 ms apart: any one-second window holds ten.
+        assert_eq!(peak_per_second(&mut (0..10).map(|i| at(i * 100)).collect::<Vec<_>>()), 10);
+        // Eleven 100 ms apart: the first and the last are exactly one second apart, never together.
+        assert_eq!(peak_per_second(&mut (0..11).map(|i| at(i * 100)).collect::<Vec<_>>()), 10);
+        assert_eq!(peak_per_second(&mut [at(0), at(900), at(950), at(2000)]), 3);
     }
 
     /// The schedule is open-loop: slow answers do not slow the sending, and the count and the

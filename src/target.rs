@@ -23,9 +23,14 @@ pub struct TargetOptions {
     pub timeout: Option<Duration>,
     /// Deviation modes for the embedded emulator (used by the self-tests).
     pub emulator: EmulatorConfig,
+    /// Pace all the harness's requests to at most this many per second.
+    pub max_rps: Option<f64>,
 }
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The pace against real AWS when `--max-rps` is not given.
+pub const DEFAULT_AWS_MAX_RPS: f64 = 8.0;
 
 /// The mesh quota of the embedded emulator when the harness starts it: far above what any run of
 /// concurrent scenarios needs.
@@ -84,6 +89,9 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
     let region = resolve_region(options.region.as_deref(), env, profile_region)?;
     let choice = resolve_endpoint(options.endpoint.as_deref(), options.aws, &region, env)?;
     let timeout = options.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    // Real AWS gets a pace it would not throttle unless told otherwise (the App Mesh Kubernetes
+    // controller's default for mutating calls).
+    let max_rps = options.max_rps.or((choice.source == EndpointSource::Aws).then_some(DEFAULT_AWS_MAX_RPS));
 
     let (endpoint, credentials, account_id, running) = match choice.url {
         None => {
@@ -105,8 +113,10 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
             (url, credentials, options.account_id.clone(), None)
         }
     };
-    let client =
-        Client::new(model, ClientConfig { endpoint, region, credentials, timeout, retry: RetryPolicy::default() })?;
+    let client = Client::new(
+        model,
+        ClientConfig { endpoint, region, credentials, timeout, retry: RetryPolicy::default(), max_rps },
+    )?;
     let connected = ConnectedTarget { client: Arc::new(client), source: choice.source, account_id, emulator: running };
     preflight(&connected).await?;
     Ok(connected)

@@ -45,6 +45,14 @@ async fn main() -> ExitCode {
     let mut options = TargetOptions { account_id: profile.account_id.clone(), ..TargetOptions::default() };
     options.endpoint = profile.endpoint.clone().filter(|_| env("APPMESH_ENDPOINT").is_none());
     options.emulator.quotas.virtual_nodes_per_mesh = profile.node_quota;
+    options.max_rps = match env("APPMESH_MAX_RPS").map(|r| r.trim().parse::<f64>()) {
+        None => None,
+        Some(Ok(rate)) if rate > 0.0 => Some(rate),
+        Some(_) => {
+            eprintln!("error: APPMESH_MAX_RPS must be a positive number of requests per second");
+            return ExitCode::from(2);
+        }
+    };
     let connected = match target::connect(model, options).await {
         Ok(connected) => connected,
         Err(error) => {

@@ -23,3 +23,9 @@ Feature: CreateVirtualNode under a burst of requests
     And the mesh holds as many virtual nodes as the burst had successes
     When I back off
     Then a create succeeds again
+
+  @requires:max-rps
+  Scenario: The harness's own traffic stays within --max-rps
+    When I send a burst of creates faster than the target is expected to throttle
+    Then the harness sent no faster than its --max-rps
+    And the mesh holds as many virtual nodes as the burst had successes

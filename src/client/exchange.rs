@@ -115,6 +115,9 @@ pub struct Exchange {
     pub duration: Duration,
     /// How many times the request was sent (retries of 429 and 503 included).
     pub attempts: u32,
+    /// When the last attempt left the harness (for measuring the harness's own rate).
+    #[serde(skip)]
+    pub sent_at: Option<std::time::Instant>,
 }
 
 mod duration_millis {

@@ -111,6 +111,35 @@ pub struct ClientConfig {
     /// The limit on one send, connection and whole response included.
     pub timeout: Duration,
     pub retry: RetryPolicy,
+    /// At most this many requests per second in all, retries included; `None`: unpaced.
+    pub max_rps: Option<f64>,
+}
+
+/// Spaces sends `1/rate` apart: each send reserves the next free slot and waits for it, so no
+/// one-second window holds more than `rate` sends, however many tasks send at once.
+#[derive(Debug)]
+struct Pacer {
+    interval: Duration,
+    next_slot: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next_slot: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    async fn wait_for_slot(&self) {
+        let slot = {
+            let mut next = self.next_slot.lock().await;
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
 }
 
 pub struct Client {
@@ -118,6 +147,7 @@ pub struct Client {
     model: Arc<ServiceModel>,
     config: ClientConfig,
     redactor: Redactor,
+    pacer: Option<Pacer>,
     retries: AtomicU64,
     requests: AtomicU64,
 }
@@ -145,7 +175,8 @@ impl Client {
         let secrets = [Some(config.credentials.secret_access_key.clone()), config.credentials.session_token.clone()];
         let redactor =
             Redactor::new(secrets.into_iter().flatten()).with_access_key_id(&config.credentials.access_key_id);
-        Ok(Client { http, model, config, redactor, retries: AtomicU64::new(0), requests: AtomicU64::new(0) })
+        let pacer = config.max_rps.filter(|rate| rate.is_finite() && *rate > 0.0).map(Pacer::new);
+        Ok(Client { http, model, config, redactor, pacer, retries: AtomicU64::new(0), requests: AtomicU64::new(0) })
     }
 
     pub fn model(&self) -> &ServiceModel {
@@ -214,6 +245,10 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if let Some(pacer) = &self.pacer {
+                pacer.wait_for_slot().await;
+            }
+            let sent_at = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
             let (recorded_request, response) = self.send_once(request, &url, tamper).await?;
             let retryable = matches!(response.status, 429 | 503);
@@ -234,6 +269,7 @@ impl Client {
                 response,
                 duration: started.elapsed(),
                 attempts: attempt,
+                sent_at: Some(sent_at),
             });
         }
     }

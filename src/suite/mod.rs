@@ -609,7 +609,12 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
         {
             return false;
         }
-        match filter_ctx.profile.unmet(all.iter().copied()) {
+        let no_max_rps = filter_ctx.client.config().max_rps.is_none();
+        let unmet = filter_ctx.profile.unmet(all.iter().copied()).or_else(|| {
+            (no_max_rps && all.iter().any(|t| t.as_str() == "requires:max-rps"))
+                .then(|| "no --max-rps is set for this run (APPMESH_MAX_RPS for cargo test)".to_string())
+        });
+        match unmet {
             None => true,
             Some(reason) => {
                 filter_ctx.record_skip(feature, scenario, reason);

@@ -35,6 +35,7 @@ async fn meshes_left(endpoint: &str) -> Vec<String> {
         credentials: appmesh_conformance::target::embedded_credentials(),
         timeout: Duration::from_secs(10),
         retry: RetryPolicy::default(),
+        max_rps: None,
     };
     let client = Client::new(Arc::new(ServiceModel::embedded()), config).unwrap();
     // A rate-limited target may still be refilling its bucket after the run.
@@ -234,4 +235,17 @@ fn serve_lists_its_deviations() {
     for deviation in Deviation::ALL {
         assert!(shown.contains(deviation.name()), "{shown}");
     }
+}
+
+/// `--max-rps` paces the harness, as the throttling feature measures from its own send times.
+#[test]
+fn max_rps_paces_the_harness() {
+    let reports = tempdir();
+    let output =
+        binary().args(["run", "--tags", "@throttling", "--max-rps", "20", "--report-dir", &reports]).output().unwrap();
+    let shown = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{shown}");
+    assert!(shown.contains("conformance: 2 passed, 0 failed, 1 skipped"), "{shown}");
+    assert!(!shown.contains("skipped: The harness's own traffic"), "{shown}");
+    let _ = std::fs::remove_dir_all(&reports);
 }

@@ -37,8 +37,42 @@ fn client(endpoint: String, timeout: Duration) -> Client {
             initial_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(200),
         },
+        max_rps: None,
     };
     Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
+}
+
+fn paced_client(endpoint: String, max_rps: f64) -> Client {
+    let base = client(endpoint, Duration::from_secs(5));
+    Client::new(Arc::new(ServiceModel::embedded()), ClientConfig { max_rps: Some(max_rps), ..base.config().clone() })
+        .unwrap()
+}
+
+/// With `max_rps`, concurrent callers share one pace: sends are at least 1/rate apart.
+#[tokio::test]
+async fn max_rps_paces_all_traffic() {
+    let (router, _) = flaky(StatusCode::OK, 0, None);
+    let client = Arc::new(paced_client(serve(router).await, 20.0));
+    let calls: Vec<_> = (0..10)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move { client.call("DescribeMesh", &json!({"meshName": "m"})).await.unwrap() })
+        })
+        .collect();
+    let mut sent: Vec<Instant> = Vec::new();
+    for call in calls {
+        sent.push(call.await.unwrap().sent_at.unwrap());
+    }
+    sent.sort();
+    // Departure i is never before slot i = slot 0 + i/rate; the first may itself wake a little
+    // late, hence the 10 ms allowance. Unpaced, all ten leave within a few milliseconds.
+    for (i, departure) in sent.iter().enumerate() {
+        let since_first = *departure - sent[0];
+        assert!(
+            since_first + Duration::from_millis(10) >= Duration::from_millis(50) * i as u32,
+            "send {i} after {since_first:?}"
+        );
+    }
 }
 
 /// Answers `failures` times with `status`, then 200.

@@ -319,10 +319,11 @@ async fn send_a_burst(world: &mut ConformanceWorld) {
     })
     .await;
     println!(
-        "throttling probe: {} creates at {:.0}/s planned, {:.0}/s achieved; answers {:?}; latency ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
+        "throttling probe: {} creates at {:.0}/s planned, {:.0}/s scheduled, peak {}/s sent; answers {:?}; latency ms p50 {:.1} p90 {:.1} p99 {:.1} max {:.1}",
         report.sent,
         plan.rate,
         report.achieved_rps,
+        report.peak_sends_per_second,
         report.statuses,
         report.latency_ms.p50,
         report.latency_ms.p90,
@@ -421,6 +422,25 @@ async fn no_side_effect(world: &mut ConformanceWorld, step: &Step) {
     let successes = burst_report(world).count_status(200);
     expect_node_count(world, step, successes, "a throttled create has no side effect: nodes created = 200 answers")
         .await;
+}
+
+/// The harness's own pace, measured from the send times of the burst's requests.
+#[then("the harness sent no faster than its --max-rps")]
+async fn harness_within_max_rps(world: &mut ConformanceWorld, step: &Step) {
+    let report = burst_report(world);
+    let Some(max_rps) = world.client().config().max_rps else { return };
+    // Slots are reserved exactly 1/R apart; a departure may wake a millisecond late, which can
+    // bring one more into a measured second. More than that is a pacing failure.
+    let allowed = max_rps.ceil() as usize + 1;
+    if report.peak_sends_per_second > allowed {
+        let failure = throttling_failure(
+            "harness.max-rps",
+            "the harness paces all its traffic to --max-rps (one request of timer jitter allowed)",
+            format!("at most {allowed} requests in any second"),
+            format!("{} requests in one second", report.peak_sends_per_second),
+        );
+        world.verdict(&step.value, vec![failure], None);
+    }
 }
 
 #[then("at least one answer was throttled")]
