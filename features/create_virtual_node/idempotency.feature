@@ -14,7 +14,7 @@ Feature: CreateVirtualNode is idempotent under a client token
         "clientToken": "${fresh-token}"
       }
       """
-    Then the virtual node is created
+    Then the request is accepted
 
   Scenario: The same token with the same request returns the same virtual node
     When I send the same request again
