@@ -245,6 +245,7 @@ async fn run(args: RunArgs) -> ExitCode {
         account_id: profile.account_id.clone(),
         timeout: Some(Duration::from_secs(args.timeout.max(1))),
         max_rps: args.max_rps,
+        throttle_rps: profile.throttle_rps,
         emulator: EmulatorConfig {
             deviations: args.deviation.iter().copied().collect(),
             quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::default() },
@@ -256,7 +257,9 @@ async fn run(args: RunArgs) -> ExitCode {
         Err(error) => return usage_error(error),
     };
     println!("conformance: testing {}", connected.describe());
-    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone(), profile));
+    let mut ctx = SuiteContext::new(connected.client.clone(), connected.account_id.clone(), profile);
+    ctx.explicit_max_rps = args.max_rps;
+    let ctx = Arc::new(ctx);
     let max_concurrent_scenarios = connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY);
     let run_options = RunOptions {
         features: features_dir(&args.features),

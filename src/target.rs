@@ -23,9 +23,15 @@ pub struct TargetOptions {
     pub timeout: Option<Duration>,
     /// Deviation modes for the embedded emulator (used by the self-tests).
     pub emulator: EmulatorConfig,
-    /// Pace all the harness's requests to at most this many per second.
+    /// Pace all the harness's requests to at most this many per second (`--max-rps`).
     pub max_rps: Option<f64>,
+    /// The rate the target is declared to throttle above: without `max_rps`, ordinary traffic is
+    /// paced below it so that only the throttling probe's bursts exceed it.
+    pub throttle_rps: Option<f64>,
 }
+
+/// Ordinary traffic against a target declared to throttle above R is paced at this share of R.
+pub const PACE_BELOW_THROTTLE: f64 = 0.8;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -91,7 +97,10 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
     let timeout = options.timeout.unwrap_or(DEFAULT_TIMEOUT);
     // Real AWS gets a pace it would not throttle unless told otherwise (the App Mesh Kubernetes
     // controller's default for mutating calls).
-    let max_rps = options.max_rps.or((choice.source == EndpointSource::Aws).then_some(DEFAULT_AWS_MAX_RPS));
+    let max_rps = options
+        .max_rps
+        .or(options.throttle_rps.map(|rate| rate * PACE_BELOW_THROTTLE))
+        .or((choice.source == EndpointSource::Aws).then_some(DEFAULT_AWS_MAX_RPS));
 
     let (endpoint, credentials, account_id, running) = match choice.url {
         None => {

@@ -45,6 +45,7 @@ async fn main() -> ExitCode {
     let mut options = TargetOptions { account_id: profile.account_id.clone(), ..TargetOptions::default() };
     options.endpoint = profile.endpoint.clone().filter(|_| env("APPMESH_ENDPOINT").is_none());
     options.emulator.quotas.virtual_nodes_per_mesh = profile.node_quota;
+    options.throttle_rps = profile.throttle_rps;
     options.max_rps = match env("APPMESH_MAX_RPS").map(|r| r.trim().parse::<f64>()) {
         None => None,
         Some(Ok(rate)) if rate > 0.0 => Some(rate),
@@ -53,6 +54,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let options_max_rps = options.max_rps;
     let connected = match target::connect(model, options).await {
         Ok(connected) => connected,
         Err(error) => {
@@ -61,7 +63,9 @@ async fn main() -> ExitCode {
         }
     };
     println!("conformance: testing {}", connected.describe());
-    let ctx = Arc::new(SuiteContext::new(connected.client.clone(), connected.account_id.clone(), profile));
+    let mut ctx = SuiteContext::new(connected.client.clone(), connected.account_id.clone(), profile);
+    ctx.explicit_max_rps = options_max_rps;
+    let ctx = Arc::new(ctx);
     let run_options = RunOptions {
         features: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("features"),
         tags: tags_argument(),

@@ -213,6 +213,13 @@ impl Client {
         self.send(Some(operation), &request, RetryMode::Raw).await
     }
 
+    /// Calls a model operation once and outside the pace: for a burst probe meant to exceed a
+    /// target's rate when no `--max-rps` binds the harness.
+    pub async fn call_raw_unpaced(&self, operation: &str, input: &Value) -> Result<Exchange, ClientError> {
+        let request = wire::build_request(&self.model, operation, input)?;
+        self.send_signed(Some(operation), &request, RetryMode::Raw, None, false).await
+    }
+
     /// Signs and sends an already built request (which may be deliberately malformed).
     pub async fn send(
         &self,
@@ -220,7 +227,7 @@ impl Client {
         request: &HttpRequest,
         mode: RetryMode,
     ) -> Result<Exchange, ClientError> {
-        self.send_signed(operation, request, mode, None).await
+        self.send_signed(operation, request, mode, None, true).await
     }
 
     /// Sends a request with a deliberately wrong signature, once.
@@ -230,7 +237,7 @@ impl Client {
         request: &HttpRequest,
         tamper: Tamper,
     ) -> Result<Exchange, ClientError> {
-        self.send_signed(operation, request, RetryMode::Raw, Some(tamper)).await
+        self.send_signed(operation, request, RetryMode::Raw, Some(tamper), true).await
     }
 
     async fn send_signed(
@@ -239,13 +246,14 @@ impl Client {
         request: &HttpRequest,
         mode: RetryMode,
         tamper: Option<Tamper>,
+        paced: bool,
     ) -> Result<Exchange, ClientError> {
         let url = format!("{}{}", self.config.endpoint, request.path_and_query);
         let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            if let Some(pacer) = &self.pacer {
+            if let Some(pacer) = self.pacer.as_ref().filter(|_| paced) {
                 pacer.wait_for_slot().await;
             }
             let sent_at = Instant::now();

@@ -31,6 +31,9 @@ pub struct SuiteContext {
     pub account_id: Option<String>,
     /// What is declared about the target.
     pub profile: TargetProfile,
+    /// `--max-rps` as the user gave it: it binds the probe's bursts too. (The client may also be
+    /// paced automatically below a declared throttle rate; bursts are not bound by that.)
+    pub explicit_max_rps: Option<f64>,
     /// Prefix of every resource name the run creates, so leftovers can be traced to their run.
     pub run_id: String,
     sequence: AtomicU64,
@@ -48,6 +51,7 @@ impl SuiteContext {
             client,
             account_id,
             profile,
+            explicit_max_rps: None,
             run_id: format!("acf-{seconds:x}-{random}"),
             sequence: AtomicU64::new(0),
             results: Mutex::new(Vec::new()),
@@ -609,11 +613,21 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
         {
             return false;
         }
-        let no_max_rps = filter_ctx.client.config().max_rps.is_none();
-        let unmet = filter_ctx.profile.unmet(all.iter().copied()).or_else(|| {
-            (no_max_rps && all.iter().any(|t| t.as_str() == "requires:max-rps"))
-                .then(|| "no --max-rps is set for this run (APPMESH_MAX_RPS for cargo test)".to_string())
-        });
+        let no_max_rps = filter_ctx.explicit_max_rps.is_none();
+        let has = |tag: &str| all.iter().any(|t| t.as_str() == tag);
+        let unmet = filter_ctx
+            .profile
+            .unmet(all.iter().copied())
+            .or_else(|| {
+                (no_max_rps && has("requires:max-rps"))
+                    .then(|| "no --max-rps is set for this run (APPMESH_MAX_RPS for cargo test)".to_string())
+            })
+            .or_else(|| match (filter_ctx.explicit_max_rps, filter_ctx.profile.throttle_rps) {
+                (Some(max), Some(throttle)) if has("requires:throttle-rps") && max <= throttle => Some(format!(
+                    "--max-rps {max} keeps every burst at or below the declared throttle rate {throttle}, so none can be throttled"
+                )),
+                _ => None,
+            });
         match unmet {
             None => true,
             Some(reason) => {

@@ -312,10 +312,18 @@ async fn send_a_burst(world: &mut ConformanceWorld) {
     let plan = burst_plan(world);
     let client = world.ctx.client.clone();
     let mesh = world.mesh().to_string();
+    // An explicit --max-rps binds the burst too; an automatic pace below the throttle rate does not.
+    let paced = world.ctx.explicit_max_rps.is_some();
     let report = crate::probe::burst(plan, move |i| {
         let client = client.clone();
         let input = json!({ "meshName": mesh, "virtualNodeName": format!("burst-{i:04}"), "spec": {} });
-        async move { client.call_raw("CreateVirtualNode", &input).await }
+        async move {
+            if paced {
+                client.call_raw("CreateVirtualNode", &input).await
+            } else {
+                client.call_raw_unpaced("CreateVirtualNode", &input).await
+            }
+        }
     })
     .await;
     println!(
@@ -428,7 +436,7 @@ async fn no_side_effect(world: &mut ConformanceWorld, step: &Step) {
 #[then("the harness sent no faster than its --max-rps")]
 async fn harness_within_max_rps(world: &mut ConformanceWorld, step: &Step) {
     let report = burst_report(world);
-    let Some(max_rps) = world.client().config().max_rps else { return };
+    let Some(max_rps) = world.ctx.explicit_max_rps else { return };
     // Slots are reserved exactly 1/R apart; a departure may wake a millisecond late, which can
     // bring one more into a measured second. More than that is a pacing failure.
     let allowed = max_rps.ceil() as usize + 1;
