@@ -47,7 +47,8 @@ pub struct CheckFailure {
 }
 
 impl CheckFailure {
-    fn new(
+    /// A failure without a hint (set `hint` on the result for one).
+    pub fn new(
         id: &str,
         severity: Severity,
         path: &str,

@@ -253,10 +253,16 @@ pub fn generate(model: &ServiceModel, operation: &str, model_source: &str) -> Re
     Ok(Generated { operation: operation.to_string(), files, scenario_count: all.len(), coverage })
 }
 
+/// The Describe operation that reads back what `operation` creates (`CreateMesh` →
+/// `DescribeMesh`).
+pub fn describe_operation(operation: &str) -> Option<String> {
+    operation.strip_prefix("Create").map(|resource| format!("Describe{resource}"))
+}
+
 /// The required inputs of the matching Describe operation (`CreateMesh` → `DescribeMesh`).
 pub fn describe_identifiers(model: &ServiceModel, operation: &str) -> Vec<String> {
-    let Some(resource) = operation.strip_prefix("Create") else { return Vec::new() };
-    let describe = model.operation(&format!("Describe{resource}"));
+    let Some(describe) = describe_operation(operation) else { return Vec::new() };
+    let describe = model.operation(&describe);
     let input = describe.and_then(|d| d.input.as_deref()).and_then(|i| model.structure(i));
     input.map(|s| s.required.iter().cloned().collect()).unwrap_or_default()
 }

@@ -83,10 +83,7 @@ impl SuiteContext {
         scenario: &cucumber::gherkin::Scenario,
         reason: String,
     ) {
-        let location = match &feature.path {
-            Some(path) => format!("{}:{}", path.display(), scenario.position.line),
-            None => format!("{}:{}", feature.name, scenario.position.line),
-        };
+        let location = scenario_location(feature, scenario);
         let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
         if results.iter().any(|r| r.location == location) {
             return;
@@ -120,6 +117,14 @@ impl SuiteContext {
 }
 
 static CONTEXT: OnceLock<Arc<SuiteContext>> = OnceLock::new();
+
+/// `features/x.feature:12`, where a scenario is written.
+fn scenario_location(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario) -> String {
+    match &feature.path {
+        Some(path) => format!("{}:{}", path.display(), scenario.position.line),
+        None => format!("{}:{}", feature.name, scenario.position.line),
+    }
+}
 
 fn context() -> Arc<SuiteContext> {
     CONTEXT.get().expect("suite::run installs the context before any scenario starts").clone()
@@ -336,6 +341,32 @@ impl ConformanceWorld {
         unique
             .replace_all(&filled, |c: &regex::Captures| self.ctx.unique_name_of_length(c[1].parse().unwrap_or(24)))
             .into_owned()
+    }
+
+    /// ListVirtualNodes of the scenario's mesh, every page, shows exactly `expected` virtual nodes.
+    /// A listing that fails is its own failure (`list.readable`), never a count.
+    pub async fn expect_node_count(&mut self, step: &str, expected: usize, rule: &str) {
+        let mesh = self.mesh().to_string();
+        let failure = match list_all_nodes(self.client(), &mesh).await {
+            Err(problem) => CheckFailure::new(
+                "list.readable",
+                crate::checks::Severity::Must,
+                "",
+                "ListVirtualNodes answers for an existing mesh",
+                "200 with a virtualNodes list",
+                problem,
+            ),
+            Ok(names) if names.len() == expected => return,
+            Ok(names) => CheckFailure::new(
+                "list.count",
+                crate::checks::Severity::Must,
+                "virtualNodes",
+                rule,
+                format!("{expected} virtual node(s)"),
+                format!("{} ({})", names.len(), names.join(", ")),
+            ),
+        };
+        self.verdict(step, vec![failure], None);
     }
 
     /// DescribeVirtualNode of the node the scenario created first: a valid VirtualNodeData equal to
@@ -582,10 +613,7 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
                     }
                     _ => Outcome::Failed,
                 };
-                let location = match &feature.path {
-                    Some(path) => format!("{}:{}", path.display(), scenario.position.line),
-                    None => format!("{}:{}", feature.name, scenario.position.line),
-                };
+                let location = scenario_location(feature, scenario);
                 context().results.lock().unwrap_or_else(|p| p.into_inner()).push(ScenarioResult {
                     feature: feature.name.clone(),
                     scenario: scenario.name.clone(),

@@ -5,8 +5,8 @@ use cucumber::then;
 use serde_json::json;
 
 use super::ErrorName;
-use crate::checks::{self, CheckFailure, Severity};
-use crate::suite::{ConformanceWorld, list_all_nodes};
+use crate::checks;
+use crate::suite::ConformanceWorld;
 
 #[then(expr = "the request fails with {error}")]
 async fn the_request_fails_with(world: &mut ConformanceWorld, step: &Step, error: ErrorName) {
@@ -30,34 +30,8 @@ async fn no_virtual_node_named(world: &mut ConformanceWorld, step: &Step, name: 
 
 #[then(expr = "the mesh holds exactly {int} virtual node(s)")]
 async fn the_mesh_holds(world: &mut ConformanceWorld, step: &Step, expected: usize) {
-    let mesh = world.mesh().to_string();
-    let names = match list_all_nodes(world.client(), &mesh).await {
-        Ok(names) => names,
-        Err(problem) => {
-            let failure = CheckFailure {
-                id: "list.readable".into(),
-                severity: Severity::Must,
-                path: String::new(),
-                rule: "ListVirtualNodes answers for an existing mesh".into(),
-                expected: "200 with a virtualNodes list".into(),
-                actual: problem,
-                hint: None,
-            };
-            return world.verdict(&step.value, vec![failure], None);
-        }
-    };
-    if names.len() != expected {
-        let failure = CheckFailure {
-            id: "list.count".into(),
-            severity: Severity::Must,
-            path: "virtualNodes".into(),
-            rule: "no resource is lost or duplicated: ListVirtualNodes shows exactly what was created".into(),
-            expected: format!("{expected} virtual node(s)"),
-            actual: format!("{} ({})", names.len(), names.join(", ")),
-            hint: None,
-        };
-        world.verdict(&step.value, vec![failure], None);
-    }
+    let rule = "no resource is lost or duplicated: ListVirtualNodes shows exactly what was created";
+    world.expect_node_count(&step.value, expected, rule).await;
 }
 
 #[then("the first virtual node is unchanged")]

@@ -8,13 +8,8 @@ use serde_json::Value;
 
 use super::ErrorName;
 use crate::checks::{self, CheckFailure, SentNode, Severity};
-use crate::generate::describe_identifiers;
-use crate::suite::{ConformanceWorld, list_all_nodes};
-
-/// The Describe operation that reads back what `operation` creates (`CreateMesh` → `DescribeMesh`).
-fn describe_operation(operation: &str) -> Option<String> {
-    operation.strip_prefix("Create").map(|resource| format!("Describe{resource}"))
-}
+use crate::generate::{describe_identifiers, describe_operation};
+use crate::suite::ConformanceWorld;
 
 /// The answer is the documented success: status, content type and output shape; the members sent
 /// are echoed; and the Describe operation reads back the same resource.
@@ -70,14 +65,7 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
     let all_named = identifiers.iter().all(|name| sent[name].is_string());
     if !all_named {
         if operation == "CreateVirtualNode" && world.mesh.is_some() {
-            let mesh = world.mesh().to_string();
-            let names = list_all_nodes(world.client(), &mesh).await.unwrap_or_else(|problem| vec![problem]);
-            let failures = if names.is_empty() {
-                vec![]
-            } else {
-                vec![nothing_created_failure("an empty mesh", &format!("virtual nodes {}", names.join(", ")))]
-            };
-            world.verdict(&step.value, failures, None);
+            world.expect_node_count(&step.value, 0, "a refused request creates nothing").await;
         }
         return;
     }

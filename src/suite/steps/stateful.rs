@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::checks::{self, CheckFailure, Severity};
 use crate::client::Tamper;
-use crate::suite::{ConformanceWorld, list_all_nodes};
+use crate::suite::ConformanceWorld;
 
 /// A deliberately wrong signature, as a feature file says it.
 #[derive(Debug, Clone, Copy, Parameter)]
@@ -141,27 +141,10 @@ async fn one_more(world: &mut ConformanceWorld, step: &Step) {
     world.last = Some(exchange);
 }
 
-async fn expect_node_count(world: &mut ConformanceWorld, step: &Step, expected: usize, rule: &str) {
-    let mesh = world.mesh().to_string();
-    let names = list_all_nodes(world.client(), &mesh).await.unwrap_or_else(|problem| vec![problem]);
-    if names.len() != expected {
-        let failure = CheckFailure {
-            id: "list.count".into(),
-            severity: Severity::Must,
-            path: "virtualNodes".into(),
-            rule: rule.to_string(),
-            expected: format!("{expected} virtual nodes"),
-            actual: format!("{} virtual nodes", names.len()),
-            hint: None,
-        };
-        world.verdict(&step.value, vec![failure], None);
-    }
-}
-
 #[then("the mesh holds exactly the declared quota of virtual nodes")]
 async fn holds_the_quota(world: &mut ConformanceWorld, step: &Step) {
     let quota = declared_quota(world);
-    expect_node_count(world, step, quota, "a refused create adds nothing; the quota is never exceeded").await;
+    world.expect_node_count(&step.value, quota, "a refused create adds nothing; the quota is never exceeded").await;
 }
 
 #[when("I delete one virtual node of the mesh")]
@@ -428,7 +411,8 @@ async fn throttled_answers_are_429(world: &mut ConformanceWorld, step: &Step) {
 #[then("the mesh holds as many virtual nodes as the burst had successes")]
 async fn no_side_effect(world: &mut ConformanceWorld, step: &Step) {
     let successes = burst_report(world).count_status(200);
-    expect_node_count(world, step, successes, "a throttled create has no side effect: nodes created = 200 answers")
+    world
+        .expect_node_count(&step.value, successes, "a throttled create has no side effect: nodes created = 200 answers")
         .await;
 }
 
