@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
+
 use appmesh_conformance::client::{Client, ClientConfig, RetryPolicy};
 use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
@@ -250,4 +252,52 @@ fn max_rps_paces_the_harness() {
     assert!(shown.contains("conformance: 2 passed, 0 failed, 1 skipped"), "{shown}");
     assert!(!shown.contains("skipped: The harness's own traffic"), "{shown}");
     let _ = std::fs::remove_dir_all(&reports);
+}
+
+/// A target whose ListVirtualNodes fails must fail the node-count checks with `list.readable`;
+/// a failed listing is never read as a count. A loopback proxy breaks only that operation.
+#[tokio::test]
+async fn a_failing_list_fails_the_node_counts() {
+    let running = emulator::start(Arc::new(ServiceModel::embedded()), EmulatorConfig::default(), 0).await.unwrap();
+    let upstream = running.endpoint();
+    let http = reqwest::Client::new();
+    let proxy = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let (http, upstream) = (http.clone(), upstream.clone());
+        async move {
+            let (parts, body) = request.into_parts();
+            if parts.method == axum::http::Method::GET && parts.uri.path().ends_with("/virtualNodes") {
+                let headers =
+                    [("content-type", "application/json"), ("x-amzn-errortype", "InternalServerErrorException")];
+                return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, headers, r#"{"message":"list is down"}"#)
+                    .into_response();
+            }
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            let url = format!("{upstream}{}", parts.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+            let answer = http.request(parts.method, url).headers(parts.headers).body(body).send().await.unwrap();
+            let status = answer.status();
+            let headers = answer.headers().clone();
+            let bytes = answer.bytes().await.unwrap();
+            let mut response = (status, bytes).into_response();
+            *response.headers_mut() = headers;
+            response
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, proxy).await.unwrap() });
+    let reports = tempdir();
+    let dir = reports.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        binary()
+            .args(["run", "--endpoint", &endpoint, "--tags", "@concurrency", "--report-dir", &dir])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    running.shutdown().await;
+    let summary = std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&reports);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    assert!(summary.contains("\"list.readable\""), "{summary}");
 }
