@@ -7,12 +7,14 @@
 //! features on top of all of them.
 
 pub mod checks;
+pub mod cleanup;
 pub mod client;
 pub mod emulator;
 pub mod generate;
 pub mod model;
 pub mod probe;
 pub mod profile;
+pub mod report;
 pub mod suite;
 pub mod target;
 pub mod validate;

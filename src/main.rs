@@ -9,10 +9,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use appmesh_conformance::cleanup;
 use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
 use appmesh_conformance::profile::TargetProfile;
-use appmesh_conformance::suite::{self, Outcome, RunOptions, RunSummary, SuiteContext};
+use appmesh_conformance::report::{self, Expectations, ModelInfo, Report, RunInfo, TargetInfo};
+use appmesh_conformance::suite::{self, RunOptions, SuiteContext};
 use appmesh_conformance::target::{self, TargetOptions};
 use clap::{Args, Parser, Subcommand};
 
@@ -35,6 +37,36 @@ enum Command {
     Serve(ServeArgs),
     /// Generate the Gherkin scenarios of features/generated/ from the contract model.
     Generate(GenerateArgs),
+    /// Delete what harness runs left on a target: meshes named by a run (and tagged by it, where
+    /// the target lists tags), with their virtual nodes.
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+struct CleanupArgs {
+    /// The target, for example http://127.0.0.1:4566. Without it: APPMESH_ENDPOINT,
+    /// AWS_ENDPOINT_URL_APP_MESH, AWS_ENDPOINT_URL.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// Clean up the real regional AWS endpoint (https://appmesh.REGION.amazonaws.com).
+    #[arg(long, conflicts_with = "endpoint")]
+    aws: bool,
+    /// AWS region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1.
+    #[arg(long)]
+    region: Option<String>,
+    /// Only the resources of this run (as printed by `run` and shown in its reports), for example
+    /// acf-6743a1b2-x9k2. Default: every harness run's.
+    #[arg(long, value_name = "ID")]
+    run_id: Option<String>,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Pace the requests to at most this many per second [default: unpaced; 8 with --aws].
+    #[arg(long, value_name = "R")]
+    max_rps: Option<f64>,
+    /// Limit on each request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -86,6 +118,23 @@ struct RunArgs {
     /// Cucumber tag expression selecting scenarios, for example '@error and not @serial'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
+    /// Scenarios run at once (@serial ones always run alone). [default: unbounded against the
+    /// embedded emulator; 8 against any other endpoint: each scenario owns a mesh, and App Mesh
+    /// allows 15 meshes per account]
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Seed of the run's random choices (names, client tokens); printed and kept in the report.
+    /// With --jobs 1 a run with the same seed makes the same choices. [default: random]
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// A TOML file of known deviations (see reports/expectations/): the failures it lists are
+    /// expected, and the run exits 0 when every failure is.
+    #[arg(long, value_name = "FILE")]
+    expectations: Option<PathBuf>,
+    /// With --expectations: also fail when a listed deviation no longer shows (remove it from the
+    /// file).
+    #[arg(long, requires = "expectations")]
+    strict: bool,
     /// Directory of .feature files.
     #[arg(long, value_name = "DIR", default_value = "features")]
     features: PathBuf,
@@ -174,6 +223,7 @@ fn main() -> ExitCode {
             Command::Run(args) => run(args).await,
             Command::Serve(args) => serve(args).await,
             Command::Generate(args) => generate(args),
+            Command::Cleanup(args) => cleanup(args).await,
         }
     })
 }
@@ -206,6 +256,20 @@ async fn run(args: RunArgs) -> ExitCode {
         Ok(model) => Arc::new(model),
         Err(message) => return usage_error(message),
     };
+    let model_text = match &args.model {
+        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        None => appmesh_conformance::model::EMBEDDED_MODEL_JSON.to_string(),
+    };
+    let expectations = match &args.expectations {
+        Some(path) => match Expectations::load(path) {
+            Ok(expectations) => Some((path.clone(), expectations)),
+            Err(message) => return usage_error(message),
+        },
+        None => None,
+    };
+    if args.jobs == Some(0) {
+        return usage_error("--jobs must be at least 1");
+    }
     if !args.deviation.is_empty() && (args.endpoint.is_some() || args.aws) {
         return usage_error("--deviation applies to the embedded emulator only; drop --endpoint/--aws or --deviation");
     }
@@ -252,32 +316,70 @@ async fn run(args: RunArgs) -> ExitCode {
             ..EmulatorConfig::default()
         },
     };
-    let connected = match target::connect(model, options).await {
+    let connected = match target::connect(model.clone(), options).await {
         Ok(connected) => connected,
         Err(error) => return usage_error(error),
     };
-    println!("conformance: testing {}", connected.describe());
-    let mut ctx = SuiteContext::new(connected.client.clone(), connected.account_id.clone(), profile);
+    let profile_description = profile.description.clone();
+    let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
+    let mut ctx = SuiteContext::with_seed(connected.client.clone(), connected.account_id.clone(), profile, seed);
     ctx.explicit_max_rps = args.max_rps;
     let ctx = Arc::new(ctx);
-    let max_concurrent_scenarios = connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY);
+    println!("conformance: testing {}", connected.describe());
+    println!("conformance: run {} with seed {seed} (repeat with --seed {seed})", ctx.run_id);
+    let jobs = args.jobs.or(connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY));
     let run_options = RunOptions {
         features: features_dir(&args.features),
         tags: args.tags.clone(),
         report_dir: Some(args.report_dir.clone()),
-        max_concurrent_scenarios,
+        max_concurrent_scenarios: jobs,
+        progress: true,
     };
-    let summary = match suite::run(ctx, run_options).await {
+    let started = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let run = suite::run(ctx.clone(), run_options);
+    let summary = tokio::select! {
+        result = run => result,
+        () = shutdown_signal() => {
+            return interrupted(&ctx).await;
+        }
+    };
+    let summary = match summary {
         Ok(summary) => summary,
         Err(error) => return usage_error(error),
+    };
+    let run_info = RunInfo {
+        run_id: ctx.run_id.clone(),
+        seed,
+        started_at: report::rfc3339(started.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs()),
+        duration_ms: clock.elapsed().as_secs_f64() * 1000.0,
+        tags: args.tags.clone(),
+        jobs,
+        max_rps: connected.client.config().max_rps,
+        target: TargetInfo {
+            description: connected.describe(),
+            endpoint: connected.client.config().endpoint.clone(),
+            region: connected.client.config().region.clone(),
+            embedded: connected.emulator.is_some(),
+            profile: profile_description,
+            deviations: args.deviation.iter().map(|d| d.name().to_string()).collect(),
+        },
+        model: ModelInfo::new(
+            &args.model.as_ref().map_or("embedded".to_string(), |p| p.display().to_string()),
+            &model.metadata.api_version,
+            &model_text,
+        ),
+        latency: connected.client.latency(),
     };
     if let Some(emulator) = connected.emulator {
         emulator.shutdown().await;
     }
-    if let Err(error) = write_summary(&args.report_dir, &summary) {
+    let coverage = report::coverage(&model);
+    let built = Report::build(&summary, run_info, coverage, expectations.as_ref().map(|(p, e)| (p.as_path(), e)));
+    if let Err(error) = built.write_all(&args.report_dir) {
         return usage_error(error);
     }
-    print_failures(&summary);
+    print_failures(&built);
     println!("reports: {}", args.report_dir.display());
     println!("{}", summary.closing_line());
     if summary.parsing_errors > 0 {
@@ -288,35 +390,126 @@ async fn run(args: RunArgs) -> ExitCode {
         eprintln!("error: no scenario matched; check --tags and --features");
         return ExitCode::from(2);
     }
-    if summary.succeeded() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if built.passed(args.strict) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
-fn write_summary(dir: &Path, summary: &RunSummary) -> Result<(), String> {
-    let path = dir.join("summary.json");
-    let text = serde_json::to_string_pretty(summary).map_err(|e| e.to_string())?;
-    std::fs::write(&path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+/// After Ctrl-C or SIGTERM: the scenarios stop where they are, and everything the run created is
+/// removed before the process exits (130).
+async fn interrupted(ctx: &SuiteContext) -> ExitCode {
+    eprintln!("\ninterrupted: removing what run {} created on the target", ctx.run_id);
+    // Requests in flight when the scenarios stopped may still land: sweep twice.
+    let mut problems = Vec::new();
+    for pass in 0..2 {
+        if pass == 1 {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let (known, _) = ctx.outstanding_meshes();
+        let options = cleanup::SweepOptions { run_id: Some(&ctx.run_id), known, dry_run: false };
+        match cleanup::sweep(&ctx.client, options).await {
+            Ok(sweep) => {
+                for name in &sweep.deleted {
+                    ctx.forget_mesh(name);
+                }
+                problems = sweep.problems;
+            }
+            Err(error) => problems = vec![error],
+        }
+    }
+    let (_, maybe) = ctx.outstanding_meshes();
+    let unknown: Vec<&String> = maybe.iter().filter(|n| !cleanup::is_harness_name(n, Some(&ctx.run_id))).collect();
+    if problems.is_empty() && unknown.is_empty() {
+        eprintln!("interrupted: nothing of run {} is left on the target", ctx.run_id);
+    }
+    for problem in &problems {
+        eprintln!("warning: could not remove {problem}; run `appmesh-conformance cleanup --run-id {}`", ctx.run_id);
+    }
+    for name in unknown {
+        eprintln!("warning: a CreateMesh of {name:?} was in flight; if that mesh exists and is not yours, delete it");
+    }
+    ExitCode::from(130)
 }
 
-/// A short list of what failed, after cucumber's own output: scenario, location, check ids.
-fn print_failures(summary: &RunSummary) {
-    let failed: Vec<_> = summary.scenarios.iter().filter(|s| s.outcome == Outcome::Failed).collect();
-    if failed.is_empty() {
+async fn cleanup(args: CleanupArgs) -> ExitCode {
+    if let Some(rate) = args.max_rps
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return usage_error(format!("--max-rps {rate} must be a positive number of requests per second"));
+    }
+    if let Some(run_id) = &args.run_id
+        && !cleanup::is_harness_name(&format!("{run_id}-x"), None)
+    {
+        return usage_error(format!(
+            "--run-id {run_id:?} is not a run id; run ids look like acf-6743a1b2-x9k2 (printed by `run` and in its reports)"
+        ));
+    }
+    let from_env = appmesh_conformance::client::target::resolve_endpoint(None, false, "us-east-1", |key: &str| {
+        std::env::var(key).ok()
+    });
+    if args.endpoint.is_none() && !args.aws && from_env.is_ok_and(|choice| choice.url.is_none()) {
+        return usage_error(
+            "cleanup needs a target: --endpoint URL, APPMESH_ENDPOINT, or --aws (the embedded emulator keeps nothing)",
+        );
+    }
+    let options = TargetOptions {
+        endpoint: args.endpoint.clone(),
+        aws: args.aws,
+        region: args.region.clone(),
+        timeout: Some(Duration::from_secs(args.timeout.max(1))),
+        max_rps: args.max_rps,
+        ..TargetOptions::default()
+    };
+    let connected = match target::connect(Arc::new(ServiceModel::embedded()), options).await {
+        Ok(connected) => connected,
+        Err(error) => return usage_error(error),
+    };
+    println!("cleanup: {}", connected.describe());
+    let options = cleanup::SweepOptions { run_id: args.run_id.as_deref(), known: Vec::new(), dry_run: args.dry_run };
+    let sweep = match cleanup::sweep(&connected.client, options).await {
+        Ok(sweep) => sweep,
+        Err(error) => {
+            eprintln!("error: cannot list the target's meshes: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let verb = if args.dry_run { "would delete" } else { "deleted" };
+    for name in &sweep.deleted {
+        println!("{verb} mesh {name} and its virtual nodes");
+    }
+    for name in &sweep.untagged {
+        println!("left alone: mesh {name} is named like a harness mesh but lacks the {} tag", cleanup::TAG_KEY);
+    }
+    if !sweep.tags_checked {
+        println!("note: the target does not list tags; meshes were recognised by name alone");
+    }
+    for problem in &sweep.problems {
+        eprintln!("error: could not remove {problem}");
+    }
+    println!("cleanup: {} mesh(es) {verb}, {} problem(s)", sweep.deleted.len(), sweep.problems.len());
+    if sweep.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// A short list of what failed, by cause: the reports hold every detail.
+fn print_failures(report: &Report) {
+    if report.buckets.is_empty() {
         return;
     }
-    println!("\nfailed scenarios:");
-    for scenario in failed {
-        println!("  {} ({})", scenario.scenario, scenario.location);
-        for step in &scenario.failures {
-            for failure in &step.failures {
-                let path = if failure.path.is_empty() { String::new() } else { format!(" at {}", failure.path) };
-                println!(
-                    "    [{}] {}{path}: expected {}, actual {}",
-                    failure.severity, failure.id, failure.expected, failure.actual
-                );
-            }
-            if let Some(error) = &step.error {
-                println!("    error: {error}");
-            }
+    println!("\nfailures by cause (unexpected first):");
+    for bucket in &report.buckets {
+        let status = if bucket.all_expected { "expected" } else { "UNEXPECTED" };
+        println!(
+            "  {status:<10} [{}] {}: {} failure(s) in {} scenario(s); expected {}, actual {}",
+            bucket.severity,
+            bucket.key,
+            bucket.count,
+            bucket.scenarios.len(),
+            bucket.expected,
+            bucket.actual_examples.first().map(String::as_str).unwrap_or("?")
+        );
+    }
+    if let Some(expectations) = &report.expectations {
+        for entry in &expectations.unexpectedly_passing {
+            let what = entry.check.as_deref().or(entry.scenario.as_deref()).unwrap_or_default();
+            println!("  unexpectedly passing: {what} (listed in {}): remove it from the file", expectations.file);
         }
     }
 }

@@ -71,6 +71,8 @@ async fn main() -> ExitCode {
         tags: tags_argument(),
         report_dir: None,
         max_concurrent_scenarios: connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY),
+        // cucumber's own step-by-step output: a developer's detailed view.
+        progress: false,
     };
     let summary = match suite::run(ctx, run_options).await {
         Ok(summary) => summary,

@@ -150,6 +150,18 @@ pub struct Client {
     pacer: Option<Pacer>,
     retries: AtomicU64,
     requests: AtomicU64,
+    /// Time to answer of every attempt, by operation, in microseconds.
+    latency: std::sync::Mutex<std::collections::BTreeMap<String, hdrhistogram::Histogram<u64>>>,
+}
+
+/// Percentiles of the time to answer of one operation's requests, in milliseconds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub p50_ms: f64,
+    pub p90_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 impl std::fmt::Debug for Client {
@@ -176,7 +188,16 @@ impl Client {
         let redactor =
             Redactor::new(secrets.into_iter().flatten()).with_access_key_id(&config.credentials.access_key_id);
         let pacer = config.max_rps.filter(|rate| rate.is_finite() && *rate > 0.0).map(Pacer::new);
-        Ok(Client { http, model, config, redactor, pacer, retries: AtomicU64::new(0), requests: AtomicU64::new(0) })
+        Ok(Client {
+            http,
+            model,
+            config,
+            redactor,
+            pacer,
+            retries: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+            latency: Default::default(),
+        })
     }
 
     pub fn model(&self) -> &ServiceModel {
@@ -199,6 +220,34 @@ impl Client {
     /// Requests sent so far, retries included.
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The time to answer of every request sent so far (each attempt counts), by operation;
+    /// requests built without an operation are under `(raw)`.
+    pub fn latency(&self) -> std::collections::BTreeMap<String, LatencySummary> {
+        let histograms = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let ms = |micros: u64| micros as f64 / 1000.0;
+        histograms
+            .iter()
+            .map(|(operation, h)| {
+                let summary = LatencySummary {
+                    count: h.len(),
+                    p50_ms: ms(h.value_at_quantile(0.50)),
+                    p90_ms: ms(h.value_at_quantile(0.90)),
+                    p99_ms: ms(h.value_at_quantile(0.99)),
+                    max_ms: ms(h.max()),
+                };
+                (operation.clone(), summary)
+            })
+            .collect()
+    }
+
+    fn record_latency(&self, operation: Option<&str>, elapsed: Duration) {
+        let mut histograms = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+        let histogram = histograms.entry(operation.unwrap_or("(raw)").to_string()).or_insert_with(|| {
+            hdrhistogram::Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+        });
+        histogram.saturating_record((elapsed.as_micros() as u64).max(1));
     }
 
     /// Calls a model operation with standard retries.
@@ -259,6 +308,7 @@ impl Client {
             let sent_at = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
             let (recorded_request, response) = self.send_once(request, &url, tamper).await?;
+            self.record_latency(operation, sent_at.elapsed());
             let retryable = matches!(response.status, 429 | 503);
             if mode == RetryMode::Standard && retryable && attempt < self.config.retry.max_attempts {
                 self.retries.fetch_add(1, Ordering::Relaxed);

@@ -355,6 +355,7 @@ impl App {
                 "DescribeVirtualNode" => store.describe_virtual_node(config, &input),
                 "DeleteVirtualNode" => store.delete_virtual_node(config, &input),
                 "ListVirtualNodes" => store.list_virtual_nodes(config, model, &input),
+                "ListTagsForResource" => store.list_tags_for_resource(config, &input),
                 other => {
                     Err(ApiError::new(ErrorCode::UnknownOperation, format!("the emulator does not implement {other}")))
                 }

