@@ -17,6 +17,7 @@ use crate::validate::{describe, drop_nulls, normalize, violations};
 use crate::wire;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Severity {
     Must,
     Should,

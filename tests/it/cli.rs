@@ -2,57 +2,15 @@
 //! emulators with deviation modes (reached over HTTP with `--endpoint`, as any third-party target
 //! would be), and the usage and configuration errors that exit with 2.
 
-use std::process::{Command, Output};
+use crate::common::{binary, failed_checks, meshes_left, tempdir, text};
+
+use std::process::Output;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::response::IntoResponse;
 
-use appmesh_conformance::client::{Client, ClientConfig, RetryPolicy};
 use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
-
-fn binary() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_appmesh-conformance"));
-    command.current_dir(env!("CARGO_MANIFEST_DIR"));
-    for variable in ["APPMESH_ENDPOINT", "AWS_ENDPOINT_URL_APP_MESH", "AWS_ENDPOINT_URL", "APPMESH_ACCOUNT_ID"] {
-        command.env_remove(variable);
-    }
-    // The credentials the test emulators verify signatures against.
-    command.env("AWS_ACCESS_KEY_ID", emulator::DEFAULT_ACCESS_KEY_ID);
-    command.env("AWS_SECRET_ACCESS_KEY", emulator::DEFAULT_SECRET_ACCESS_KEY);
-    command.env("AWS_CONFIG_FILE", "/nonexistent").env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent");
-    command
-}
-
-fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
-}
-
-/// The meshes left on a target, by ListMeshes.
-async fn meshes_left(endpoint: &str) -> Vec<String> {
-    let config = ClientConfig {
-        endpoint: endpoint.to_string(),
-        region: "us-east-1".into(),
-        credentials: appmesh_conformance::target::embedded_credentials(),
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy::default(),
-        max_rps: None,
-    };
-    let client = Client::new(Arc::new(ServiceModel::embedded()), config).unwrap();
-    // A rate-limited target may still be refilling its bucket after the run.
-    let mut listed = client.call("ListMeshes", &serde_json::json!({})).await.unwrap();
-    for _ in 0..20 {
-        if listed.status() == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-        listed = client.call("ListMeshes", &serde_json::json!({})).await.unwrap();
-    }
-    assert_eq!(listed.status(), 200, "{listed}");
-    let body = listed.json().unwrap();
-    body["meshes"].as_array().unwrap().iter().map(|m| m["meshName"].as_str().unwrap().to_string()).collect()
-}
 
 /// Runs the binary against an emulator with the given deviations; returns its output and the
 /// text of every failed check in `report.json` (id, member path, rule, expected, actual). Every
@@ -98,24 +56,6 @@ async fn run_with(deviations: &[Deviation], rate_limit: Option<RateLimit>, extra
     let checks = failed_checks(&reports);
     let _ = std::fs::remove_dir_all(&reports);
     (output, checks)
-}
-
-/// Every failed check in a run's `report.json`, as `id | path | rule | expected | actual`.
-fn failed_checks(reports: &str) -> Vec<String> {
-    let report = std::fs::read_to_string(std::path::Path::new(reports).join("report.json")).unwrap_or_default();
-    let report: serde_json::Value = serde_json::from_str(&report).unwrap_or_default();
-    let mut checks = Vec::new();
-    for failure in report["failures"].as_array().into_iter().flatten() {
-        let id = failure["check_id"].as_str().unwrap_or_default().split('@').next().unwrap_or_default();
-        let fields = ["path", "rule", "expected", "actual"].map(|f| failure[f].as_str().unwrap_or_default());
-        checks.push(format!("{id} | {}", fields.join(" | ")));
-    }
-    checks
-}
-
-fn tempdir() -> String {
-    let dir = std::env::temp_dir().join(format!("appmesh-conformance-it-{}", uuid::Uuid::new_v4().simple()));
-    dir.to_string_lossy().into_owned()
 }
 
 #[tokio::test]

@@ -1,9 +1,12 @@
 //! Integration tests: one binary with a module per feature (the cucumber runner is the other
 //! test target).
 
+mod cleanup;
 mod cli;
 mod client;
+mod common;
 mod emulator;
 mod generated;
 mod real_clients;
+mod reports;
 mod sigv4;

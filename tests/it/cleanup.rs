@@ -1,0 +1,138 @@
+//! Nothing left behind: `appmesh-conformance cleanup` removes what harness runs created (and
+//! nothing else), and a run interrupted with Ctrl-C removes its own resources before it exits.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use appmesh_conformance::cleanup::TAG_KEY;
+use appmesh_conformance::client::{Client, ClientConfig, RetryPolicy};
+use appmesh_conformance::emulator::{self, AuthConfig, EmulatorConfig, Quotas};
+use appmesh_conformance::model::ServiceModel;
+use serde_json::json;
+
+use crate::common::{binary, meshes_left, text};
+
+async fn start_emulator() -> emulator::RunningEmulator {
+    let config = EmulatorConfig {
+        quotas: Quotas { meshes_per_account: 10_000, ..Quotas::default() },
+        auth: Some(AuthConfig::default()),
+        ..Default::default()
+    };
+    emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap()
+}
+
+fn client(endpoint: &str) -> Client {
+    let config = ClientConfig {
+        endpoint: endpoint.to_string(),
+        region: "us-east-1".into(),
+        credentials: appmesh_conformance::target::embedded_credentials(),
+        timeout: Duration::from_secs(10),
+        retry: RetryPolicy::default(),
+        max_rps: None,
+    };
+    Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
+}
+
+async fn create_mesh(client: &Client, name: &str, run_tag: Option<&str>) {
+    let mut input = json!({ "meshName": name });
+    if let Some(run_id) = run_tag {
+        input["tags"] = json!([{ "key": TAG_KEY, "value": run_id }]);
+    }
+    let created = client.call("CreateMesh", &input).await.unwrap();
+    assert_eq!(created.status(), 200, "{created}");
+    let node = json!({ "meshName": name, "virtualNodeName": "node-1", "spec": {} });
+    let created = client.call("CreateVirtualNode", &node).await.unwrap();
+    assert_eq!(created.status(), 200, "{created}");
+}
+
+async fn cleanup(args: &[&str]) -> std::process::Output {
+    let mut command = binary();
+    command.arg("cleanup").args(args);
+    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+}
+
+fn sorted(mut names: Vec<String>) -> Vec<String> {
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn cleanup_deletes_only_what_harness_runs_created() {
+    let running = start_emulator().await;
+    let endpoint = running.endpoint();
+    let client = client(&endpoint);
+    create_mesh(&client, "acf-6b000000-abcd-mesh-1", Some("acf-6b000000-abcd")).await;
+    create_mesh(&client, "acf-6b000000-abcd-mesh-2", None).await;
+    create_mesh(&client, "acf-6b111111-wxyz-mesh-1", Some("acf-6b111111-wxyz")).await;
+    create_mesh(&client, "prod", Some("acf-6b000000-abcd")).await;
+    let all = sorted(meshes_left(&endpoint).await);
+
+    let output = cleanup(&["--endpoint", &endpoint, "--dry-run"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("would delete mesh acf-6b000000-abcd-mesh-1"), "{}", text(&output));
+    assert!(text(&output).contains("would delete mesh acf-6b111111-wxyz-mesh-1"), "{}", text(&output));
+    assert_eq!(sorted(meshes_left(&endpoint).await), all, "--dry-run deleted something");
+
+    let output = cleanup(&["--endpoint", &endpoint, "--run-id", "acf-6b000000-abcd"]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert!(text(&output).contains("left alone: mesh acf-6b000000-abcd-mesh-2"), "{}", text(&output));
+    assert_eq!(
+        sorted(meshes_left(&endpoint).await),
+        ["acf-6b000000-abcd-mesh-2", "acf-6b111111-wxyz-mesh-1", "prod"],
+        "only the tagged mesh of that run goes, with its virtual node"
+    );
+
+    let output = cleanup(&["--endpoint", &endpoint]).await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    assert_eq!(sorted(meshes_left(&endpoint).await), ["acf-6b000000-abcd-mesh-2", "prod"]);
+
+    let output = cleanup(&["--endpoint", &endpoint, "--run-id", "prod"]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("is not a run id"), "{}", text(&output));
+    let output = cleanup(&[]).await;
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("cleanup needs a target"), "{}", text(&output));
+    running.shutdown().await;
+}
+
+/// Ctrl-C in the middle of a run (paced, so it is still going): the run removes every mesh it
+/// created, says so, and exits 130.
+#[tokio::test]
+async fn an_interrupted_run_leaves_nothing_behind() {
+    let running = start_emulator().await;
+    let endpoint = running.endpoint();
+    let mut child = binary()
+        .args(["run", "--endpoint", &endpoint, "--max-rps", "40", "--report-dir"])
+        .arg(crate::common::tempdir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run has meshes on the target.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "the run created no mesh in 30 s");
+        if meshes_left(&endpoint).await.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let interrupt = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(interrupt.success());
+    let stderr = child.stderr.take().unwrap();
+    let waited = tokio::task::spawn_blocking(move || {
+        let lines: Vec<String> = BufReader::new(stderr).lines().map_while(Result::ok).collect();
+        (child.wait().unwrap(), lines.join("\n"))
+    });
+    let (status, stderr) = tokio::time::timeout(Duration::from_secs(60), waited)
+        .await
+        .expect("the interrupted run did not exit within 60 s")
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("is left on the target"), "{stderr}");
+    let left = meshes_left(&endpoint).await;
+    assert!(left.is_empty(), "the interrupted run left meshes behind: {left:?}\n{stderr}");
+    running.shutdown().await;
+}
