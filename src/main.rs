@@ -118,6 +118,9 @@ struct RunArgs {
     /// Cucumber tag expression selecting scenarios, for example '@error and not @serial'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
+    /// What the target is, for the reports, for example "moto 5.2.5".
+    #[arg(long, value_name = "TEXT")]
+    target_label: Option<String>,
     /// Scenarios run at once (@serial ones always run alone). [default: unbounded against the
     /// embedded emulator; 8 against any other endpoint: each scenario owns a mesh, and App Mesh
     /// allows 15 meshes per account]
@@ -367,7 +370,10 @@ async fn run(args: RunArgs) -> ExitCode {
         jobs,
         max_rps: connected.client.config().max_rps,
         target: TargetInfo {
-            description: connected.describe(),
+            description: match &args.target_label {
+                Some(label) => format!("{label} at {}", connected.describe()),
+                None => connected.describe(),
+            },
             endpoint: connected.client.config().endpoint.clone(),
             region: connected.client.config().region.clone(),
             embedded: connected.emulator.is_some(),
@@ -391,7 +397,12 @@ async fn run(args: RunArgs) -> ExitCode {
     }
     print_failures(&built);
     println!("reports: {}", args.report_dir.display());
-    println!("{}", summary.closing_line());
+    let counts = &built.counts;
+    if counts.expected_failures > 0 {
+        println!("conformance: {} scenario(s) failed as listed in the expectations file", counts.expected_failures);
+    }
+    // Failed counts the unexpected failures only: what a CI log reader should act on.
+    println!("conformance: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
     if summary.parsing_errors > 0 {
         eprintln!("error: {} feature file(s) could not be parsed", summary.parsing_errors);
         return ExitCode::from(2);
