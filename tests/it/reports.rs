@@ -274,3 +274,37 @@ async fn expectations_turn_known_deviations_into_expected_failures() {
     assert!(text(&output).contains("reason"), "{}", text(&output));
     let _ = std::fs::remove_file(&file);
 }
+
+/// The client tokens a run sends, from the recorded exchanges of its failures.
+fn tokens(report: &Value) -> Vec<String> {
+    let token = regex::Regex::new(r#""clientToken":"([0-9a-f-]{36})""#).unwrap();
+    let mut found = Vec::new();
+    for failure in report["failures"].as_array().into_iter().flatten() {
+        let body = failure["exchange"]["request"]["body"].as_str().unwrap_or_default();
+        found.extend(token.captures_iter(body).map(|c| c[1].to_string()));
+    }
+    found
+}
+
+/// With --jobs 1 a seed repeats the run's random choices (here, the client tokens sent); another
+/// seed makes others. The seed is printed and kept in the report.
+#[tokio::test]
+async fn a_seed_repeats_the_random_choices() {
+    let running = emulator_with(&[Deviation::TimestampsAsStrings], AuthConfig::default()).await;
+    let endpoint = running.endpoint();
+    let mut seen = Vec::new();
+    for seed in ["7", "7", "8"] {
+        let (output, reports) = run(&endpoint, &["--tags", "@idempotency", "--jobs", "1", "--seed", seed]).await;
+        assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+        assert!(text(&output).contains(&format!("--seed {seed}")), "{}", text(&output));
+        let report = read_json(&reports.join("report.json"));
+        assert_eq!(report["run"]["seed"].as_u64(), Some(seed.parse().unwrap()));
+        let sent = tokens(&report);
+        assert!(!sent.is_empty(), "no client token recorded");
+        seen.push(sent);
+        let _ = std::fs::remove_dir_all(&reports);
+    }
+    running.shutdown().await;
+    assert_eq!(seen[0], seen[1], "the same seed made other choices");
+    assert_ne!(seen[0], seen[2], "another seed made the same choices");
+}
