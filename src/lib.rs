@@ -14,6 +14,7 @@ pub mod generate;
 pub mod model;
 pub mod probe;
 pub mod profile;
+pub mod property;
 pub mod report;
 pub mod suite;
 pub mod target;
