@@ -133,7 +133,9 @@ fn valid_at(model: &Arc<ServiceModel>, shape: &str, stack: &mut Vec<String>) -> 
                 .prop_map(Value::String)
                 .boxed()
         }
-        ShapeKind::Integer { range } => integer_in(*range, i32::MIN as i64, i32::MAX as i64).prop_map(Value::from).boxed(),
+        ShapeKind::Integer { range } => {
+            integer_in(*range, i32::MIN as i64, i32::MAX as i64).prop_map(Value::from).boxed()
+        }
         ShapeKind::Long { range } => integer_in(*range, i64::MIN, i64::MAX).prop_map(Value::from).boxed(),
         ShapeKind::Float { range } => {
             let min = range.min.unwrap_or(-1e6);
@@ -338,7 +340,8 @@ fn apply(mut value: Value, path: &str, fault: Fault) -> Invalid {
             if let Some(target) = at_path(&mut value, path) {
                 // Case matters: the lower-case form of a valid value is not one.
                 let text = target.as_str().unwrap_or_default();
-                let wrong = if text.to_lowercase() != text { text.to_lowercase() } else { format!("{text}-not-an-enum-value") };
+                let wrong =
+                    if text.to_lowercase() != text { text.to_lowercase() } else { format!("{text}-not-an-enum-value") };
                 *target = json!(wrong);
             }
             Rule::Enum
@@ -412,7 +415,15 @@ mod tests {
             runner
                 .run(&invalid(&model, shape), |invalid| {
                     let found = violations(&model, shape, &invalid.value);
-                    prop_assert_eq!(found.len(), 1, "{}: {} at {}: {:?}", shape, invalid.rule.as_str(), invalid.path, found);
+                    prop_assert_eq!(
+                        found.len(),
+                        1,
+                        "{}: {} at {}: {:?}",
+                        shape,
+                        invalid.rule.as_str(),
+                        invalid.path,
+                        found
+                    );
                     prop_assert_eq!(&found[0].path, &invalid.path);
                     prop_assert_eq!(found[0].rule, invalid.rule);
                     Ok(())

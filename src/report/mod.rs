@@ -610,7 +610,7 @@ mod tests {
     fn rfc3339_formats_known_instants() {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_795_469_389), "2026-11-24T21:29:49Z");
+        assert_eq!(rfc3339(1_795_555_789), "2026-11-24T21:29:49Z");
     }
 
     #[test]
