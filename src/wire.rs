@@ -39,6 +39,10 @@ pub enum WireError {
     MissingLabel { operation: String, label: String },
     #[error("the URI label `{label}` of `{operation}` is empty, which no request path can carry")]
     EmptyLabel { operation: String, label: String },
+    #[error(
+        "the URI label `{label}` of `{operation}` is `{value}`, a dot segment that URL parsers remove (even percent-encoded), so no request path can carry it"
+    )]
+    DotSegmentLabel { operation: String, label: String, value: String },
 }
 
 fn input_structure<'m>(model: &'m ServiceModel, op: &Operation) -> Result<&'m Structure, WireError> {
@@ -83,6 +87,13 @@ pub fn build_request(model: &ServiceModel, operation: &str, input: &Value) -> Re
             return Err(WireError::EmptyLabel {
                 operation: operation.to_string(),
                 label: member.location_name.clone(),
+            });
+        }
+        if text == "." || text == ".." {
+            return Err(WireError::DotSegmentLabel {
+                operation: operation.to_string(),
+                label: member.location_name.clone(),
+                value: text,
             });
         }
         path = path.replace(&greedy, &utf8_percent_encode(&text, GREEDY_LABEL).to_string());
@@ -367,6 +378,8 @@ mod tests {
         );
         let err = build_request(&model(), "DescribeMesh", &json!({"meshName": ""})).unwrap_err();
         assert_eq!(err, WireError::EmptyLabel { operation: "DescribeMesh".into(), label: "meshName".into() });
+        let err = build_request(&model(), "DescribeMesh", &json!({"meshName": ".."})).unwrap_err();
+        assert!(matches!(err, WireError::DotSegmentLabel { .. }), "{err}");
     }
 
     /// What the client builds, the server side routes and decodes back to the same input.

@@ -46,8 +46,8 @@ impl PropertyTarget {
         if exchange.status() != 200 {
             return Err(format!("cannot create the mesh for the properties:\n{exchange}"));
         }
-        let account_id =
-            account_id.or_else(|| exchange.json().and_then(|b| b["mesh"]["metadata"]["meshOwner"].as_str().map(str::to_string)));
+        let account_id = account_id
+            .or_else(|| exchange.json().and_then(|b| b["mesh"]["metadata"]["meshOwner"].as_str().map(str::to_string)));
         Ok(PropertyTarget { client, mesh, account_id })
     }
 
@@ -60,7 +60,13 @@ impl PropertyTarget {
         cleanup::delete_mesh_fully(&self.client, &self.mesh).await.map_err(|problems| problems.join("; "))
     }
 
-    fn counterexample(&self, input: &Value, exchange: Option<&Exchange>, expected: &str, failures: Vec<String>) -> Counterexample {
+    fn counterexample(
+        &self,
+        input: &Value,
+        exchange: Option<&Exchange>,
+        expected: &str,
+        failures: Vec<String>,
+    ) -> Counterexample {
         Counterexample {
             input: input.clone(),
             exchange: exchange.cloned(),
@@ -74,11 +80,16 @@ impl PropertyTarget {
     /// ours, no other owner is named, and a client token is fresh (a reused one would rightly
     /// conflict), unless the violation is in one of those members.
     pub fn place(&self, mut input: Value, fault_path: Option<&str>) -> Value {
+        if !input.is_object() {
+            return input;
+        }
         let keeps = |member: &str| fault_path.is_some_and(|p| p == member || p.starts_with(&format!("{member}.")));
         if !keeps("meshName") {
             input["meshName"] = json!(self.mesh);
         }
-        if !keeps("meshOwner") && let Some(object) = input.as_object_mut() {
+        if !keeps("meshOwner")
+            && let Some(object) = input.as_object_mut()
+        {
             object.remove("meshOwner");
         }
         if !keeps("clientToken") {
@@ -99,8 +110,9 @@ impl PropertyTarget {
         let name = input["virtualNodeName"].as_str().unwrap_or_default().to_string();
         let mut failures: Vec<CheckFailure> = checks::check_success(model, op, &exchange);
         if failures.is_empty() {
+            // The VirtualNodeData is the whole body (the output's payload member).
             let body = exchange.json().unwrap_or_default();
-            let data = &body["virtualNode"];
+            let data = &body;
             let sent = SentNode { mesh_name: &self.mesh, virtual_node_name: &name, spec: &input["spec"] };
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
             let ctx = CheckContext {
