@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cleanup;
 pub mod client;
 pub mod emulator;
+pub mod fuzzing;
 pub mod generate;
 pub mod model;
 pub mod probe;

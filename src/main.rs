@@ -37,9 +37,36 @@ enum Command {
     Serve(ServeArgs),
     /// Generate the Gherkin scenarios of features/generated/ from the contract model.
     Generate(GenerateArgs),
+    /// Replay a finding (a fuzz artifact or a shrunk proptest case) against a target and write
+    /// it as a Gherkin regression scenario under features/regressions/.
+    Repro(ReproArgs),
     /// Delete what harness runs left on a target: meshes named by a run (and tagged by it, where
     /// the target lists tags), with their virtual nodes.
     Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Args)]
+struct ReproArgs {
+    /// The finding: a fuzz artifact (fuzz/artifacts/TARGET/crash-...) of `endpoint` or
+    /// `emulator_request`, or a JSON CreateVirtualNode input (a property's counterexample).
+    #[arg(value_name = "ARTIFACT")]
+    artifact: PathBuf,
+    /// The target to replay against. Without it: APPMESH_ENDPOINT and the other endpoint
+    /// variables, else the embedded emulator.
+    #[arg(long, value_name = "URL")]
+    endpoint: Option<String>,
+    /// AWS region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1.
+    #[arg(long)]
+    region: Option<String>,
+    /// Where the regression feature goes.
+    #[arg(long, value_name = "DIR", default_value = "features/regressions")]
+    out: PathBuf,
+    /// The scenario's title [default: from the artifact's file name].
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+    /// Replay only; write no scenario.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +254,7 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve(args).await,
             Command::Generate(args) => generate(args),
             Command::Cleanup(args) => cleanup(args).await,
+            Command::Repro(args) => repro(args).await,
         }
     })
 }
@@ -448,6 +476,90 @@ async fn interrupted(ctx: &SuiteContext) -> ExitCode {
         eprintln!("warning: a CreateMesh of {name:?} was in flight; if that mesh exists and is not yours, delete it");
     }
     ExitCode::from(130)
+}
+
+async fn repro(args: ReproArgs) -> ExitCode {
+    use appmesh_conformance::fuzzing::{Finding, read_finding};
+    let data = match std::fs::read(&args.artifact) {
+        Ok(data) => data,
+        Err(error) => return usage_error(format!("cannot read {}: {error}", args.artifact.display())),
+    };
+    let finding = match read_finding(&data) {
+        Ok(finding) => finding,
+        Err(message) => return usage_error(format!("{}: {message}", args.artifact.display())),
+    };
+    let stem = args.artifact.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let title = args.title.clone().unwrap_or_else(|| format!("Regression: {stem}"));
+    let options = TargetOptions {
+        endpoint: args.endpoint.clone(),
+        region: args.region.clone(),
+        timeout: Some(Duration::from_secs(30)),
+        ..TargetOptions::default()
+    };
+    let connected = match target::connect(Arc::new(ServiceModel::embedded()), options).await {
+        Ok(connected) => connected,
+        Err(error) => return usage_error(error),
+    };
+    println!("repro: replaying {} against {}", args.artifact.display(), connected.describe());
+    let expected = finding.expected();
+    let (client, account) = (connected.client.clone(), connected.account_id.clone());
+    let target = match appmesh_conformance::property::check::PropertyTarget::set_up(client, account).await {
+        Ok(target) => target,
+        Err(error) => return usage_error(error),
+    };
+    let outcome = match &finding {
+        Finding::Input(input) => {
+            let input = target.place(input.clone(), None);
+            if expected == "success" {
+                target.valid_case(&input).await.map_err(|c| c.to_string())
+            } else {
+                let model = ServiceModel::embedded();
+                let found = appmesh_conformance::validate::violations(&model, "CreateVirtualNodeInput", &input);
+                let first = found
+                    .first()
+                    .map(|v| (v.path.clone(), v.rule))
+                    .unwrap_or((String::new(), appmesh_conformance::validate::Rule::Type));
+                let invalid = appmesh_conformance::property::Invalid {
+                    value: input.clone(),
+                    path: first.0,
+                    rule: first.1,
+                    error: "BadRequestException",
+                };
+                target.invalid_case(&input, &invalid).await.map_err(|c| c.to_string())
+            }
+        }
+        Finding::RawBody(body) => {
+            let case = appmesh_conformance::fuzzing::EndpointCase::RawBody(body.clone().into_bytes());
+            appmesh_conformance::fuzzing::endpoint_send(&connected.client, target.mesh(), &case).await.map_err(
+                |(problem, exchange)| format!("{problem}\n{}", exchange.map(|e| e.to_string()).unwrap_or_default()),
+            )
+        }
+    };
+    if let Err(error) = target.tear_down().await {
+        eprintln!("warning: the replay's mesh was not removed: {error}; run `appmesh-conformance cleanup`");
+    }
+    if let Some(emulator) = connected.emulator {
+        emulator.shutdown().await;
+    }
+    match &outcome {
+        Ok(()) => println!("repro: the target now answers as the contract says ({expected})"),
+        Err(problem) => println!("repro: the target still misanswers (the contract says {expected}):\n{problem}"),
+    }
+    if !args.dry_run {
+        let slug: String =
+            stem.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+        let path = args.out.join(format!("{slug}.feature"));
+        let text = format!(
+            "# Written by `appmesh-conformance repro {}`; keep it: every bug found stays found.\n@regression\nFeature: Regression from {stem}\n\n{}",
+            args.artifact.display(),
+            finding.scenario(&title)
+        );
+        if let Err(error) = std::fs::create_dir_all(&args.out).and_then(|()| std::fs::write(&path, text)) {
+            return usage_error(format!("cannot write {}: {error}", path.display()));
+        }
+        println!("repro: wrote {}; it runs with the suite from now on", path.display());
+    }
+    if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 async fn cleanup(args: CleanupArgs) -> ExitCode {

@@ -1,0 +1,4 @@
+//! `emulator_request`: see `appmesh_conformance::fuzzing::emulator_request` for what it checks and its input format.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| appmesh_conformance::fuzzing::emulator_request(data));

@@ -1,0 +1,88 @@
+//! `endpoint`: CreateVirtualNode requests shaped by the model, sent to the live target named by
+//! `APPMESH_ENDPOINT` (signed with the standard credential chain, paced by `APPMESH_MAX_RPS`,
+//! default 50). A 5xx, a malformed or misshapen answer, or no answer within
+//! `APPMESH_TIMEOUT_SECS` (default 10) is a crash; the exchange is saved under
+//! `artifacts/endpoint/` beside libFuzzer's copy of the input. Every node a case creates is
+//! deleted; the one mesh the campaign works in is deleted when the campaign ends (after a crash,
+//! `appmesh-conformance cleanup --endpoint URL` removes it: it is named and tagged like every
+//! harness mesh).
+#![no_main]
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use appmesh_conformance::fuzzing::{endpoint_case, endpoint_send};
+use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::target::{self, TargetOptions};
+use serde_json::json;
+
+struct Campaign {
+    runtime: tokio::runtime::Runtime,
+    client: Arc<appmesh_conformance::client::Client>,
+    mesh: String,
+}
+
+fn campaign() -> &'static Campaign {
+    static CAMPAIGN: OnceLock<Campaign> = OnceLock::new();
+    CAMPAIGN.get_or_init(|| {
+        let Ok(endpoint) = std::env::var("APPMESH_ENDPOINT") else {
+            eprintln!("error: the endpoint target needs APPMESH_ENDPOINT=URL (for example `appmesh-conformance serve` on http://127.0.0.1:9080)");
+            std::process::exit(2);
+        };
+        let env_number = |key: &str, default: f64| std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+        let options = TargetOptions {
+            endpoint: Some(endpoint),
+            timeout: Some(Duration::from_secs_f64(env_number("APPMESH_TIMEOUT_SECS", 10.0))),
+            max_rps: Some(env_number("APPMESH_MAX_RPS", 50.0)),
+            ..TargetOptions::default()
+        };
+        let connected = runtime
+            .block_on(target::connect(Arc::new(ServiceModel::embedded()), options))
+            .unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                std::process::exit(2);
+            });
+        let run_id = format!("acf-{:x}-fuzz", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs());
+        let mesh = format!("{run_id}-mesh");
+        let input = json!({ "meshName": mesh, "tags": [{ "key": appmesh_conformance::cleanup::TAG_KEY, "value": run_id }] });
+        let created = runtime.block_on(connected.client.call("CreateMesh", &input));
+        if !matches!(&created, Ok(e) if e.status() == 200) {
+            eprintln!("error: cannot create the campaign's mesh on the target: {created:?}");
+            std::process::exit(2);
+        }
+        unsafe extern "C" {
+            fn atexit(callback: extern "C" fn()) -> i32;
+        }
+        extern "C" fn remove_mesh() {
+            // At exit this thread's thread-locals (the runtime's context among them) are gone: the
+            // deletion runs on a thread of its own.
+            let removal = std::thread::spawn(|| {
+                if let Some(campaign) = CAMPAIGN.get() {
+                    let done = campaign.runtime.block_on(appmesh_conformance::cleanup::delete_mesh_fully(&campaign.client, &campaign.mesh));
+                    if let Err(problems) = done {
+                        eprintln!("warning: the campaign's mesh {} was not removed: {}", campaign.mesh, problems.join("; "));
+                    }
+                }
+            });
+            let _ = removal.join();
+        }
+        // SAFETY: registers a plain function with the C runtime, once.
+        unsafe { atexit(remove_mesh) };
+        Campaign { runtime, client: connected.client.clone(), mesh }
+    })
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Some(case) = endpoint_case(data) else { return };
+    let campaign = campaign();
+    if let Err((problem, exchange)) = campaign.runtime.block_on(endpoint_send(&campaign.client, &campaign.mesh, &case))
+    {
+        let shown = exchange.map(|e| e.to_string()).unwrap_or_default();
+        let dir = std::path::Path::new("artifacts/endpoint");
+        let _ = std::fs::create_dir_all(dir);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let _ = std::fs::write(dir.join(format!("exchange-{nanos}.txt")), format!("{problem}\n{shown}"));
+        panic!("the target misanswered:\n{problem}\n{shown}");
+    }
+});

@@ -1,0 +1,4 @@
+//! `validator`: see `appmesh_conformance::fuzzing::validator` for what it checks and its input format.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| appmesh_conformance::fuzzing::validator(data));

@@ -1,0 +1,564 @@
+//! The bodies of the cargo-fuzz targets in `fuzz/`, here so that `cargo test` runs them over the
+//! committed seed corpora on stable Rust, and so that a finding can be replayed
+//! (`appmesh-conformance repro`). Each function panics exactly when its target should report a
+//! crash; anything else returns.
+//!
+//! Input formats (the seed corpora in `fuzz/corpus/` are readable):
+//! - `emulator_request`: an HTTP request as text: `METHOD TARGET`, header lines, a blank line, the
+//!   body;
+//! - `validator`: a selector byte (which shape), then JSON text;
+//! - `error_parsing`, `response_check`: an HTTP response as text: `STATUS`, header lines, a blank
+//!   line, the body;
+//! - `endpoint`: a JSON object (a VirtualNodeSpec, sent as it is), or bytes that
+//!   [`arbitrary_input`] turns into a CreateVirtualNode input shaped by the model, or (first byte
+//!   `0xff`) a raw body.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use arbitrary::Unstructured;
+use serde_json::{Map, Value, json};
+
+use crate::checks::{self, CheckContext, SentNode};
+use crate::client::exchange::{RecordedRequest, RecordedResponse};
+use crate::client::{Client, Exchange};
+use crate::emulator::{self, EmulatorConfig};
+use crate::model::{Pattern, ServiceModel, ShapeKind};
+use crate::validate::violations;
+
+const METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"];
+
+/// `METHOD TARGET\nname: value\n...\n\nbody` → (method, target, headers, body). Anything goes:
+/// a missing part is empty, an unusable method is chosen from the first byte.
+pub fn parse_request(data: &[u8]) -> (String, String, Vec<(String, String)>, Vec<u8>) {
+    let (head, body) = split_head(data);
+    let mut lines = head.lines();
+    let first = lines.next().unwrap_or_default();
+    let (method, target) = first.split_once(' ').unwrap_or((first, "/"));
+    let method = if METHODS.contains(&method) {
+        method.to_string()
+    } else {
+        METHODS[usize::from(data.first().copied().unwrap_or(0)) % METHODS.len()].to_string()
+    };
+    (method, target.trim().to_string(), header_lines(lines), body)
+}
+
+/// `STATUS\nname: value\n...\n\nbody` → (status, headers, body).
+pub fn parse_response(data: &[u8]) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let (head, body) = split_head(data);
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.trim().parse().ok()).unwrap_or(400);
+    (status, header_lines(lines), body)
+}
+
+fn split_head(data: &[u8]) -> (String, Vec<u8>) {
+    let split = data.windows(2).position(|w| w == b"\n\n");
+    match split {
+        Some(at) => (String::from_utf8_lossy(&data[..at]).into_owned(), data[at + 2..].to_vec()),
+        None => (String::from_utf8_lossy(data).into_owned(), Vec::new()),
+    }
+}
+
+fn header_lines<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<(String, String)> {
+    lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect()
+}
+
+fn model() -> &'static Arc<ServiceModel> {
+    static MODEL: OnceLock<Arc<ServiceModel>> = OnceLock::new();
+    MODEL.get_or_init(|| Arc::new(ServiceModel::embedded()))
+}
+
+/// The faithful emulator in-process (no signature check: the fuzzer aims past authentication),
+/// with a runtime to call it on. Its default quotas bound its state however long a campaign runs.
+fn in_process() -> &'static (tokio::runtime::Runtime, axum::Router) {
+    static EMULATOR: OnceLock<(tokio::runtime::Runtime, axum::Router)> = OnceLock::new();
+    EMULATOR.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let router = emulator::router(model().clone(), EmulatorConfig::default());
+        (runtime, router)
+    })
+}
+
+/// Sends a request to the in-process emulator; the answer as an [`Exchange`].
+fn call_in_process(method: &str, target: &str, headers: &[(String, String)], body: Vec<u8>) -> Option<Exchange> {
+    use tower::ServiceExt as _;
+    let (runtime, router) = in_process();
+    let mut builder = http::Request::builder().method(method).uri(target);
+    for (name, value) in headers {
+        builder = builder.header(name.as_str(), value.as_str());
+    }
+    // A request line or header that HTTP itself cannot carry never reaches a server.
+    let request = builder.body(axum::body::Body::from(body.clone())).ok()?;
+    let response = runtime.block_on(async {
+        let response = tokio::time::timeout(Duration::from_secs(5), router.clone().oneshot(request))
+            .await
+            .expect("the emulator answers within 5 s")
+            .expect("the router is infallible");
+        let status = response.status().as_u16();
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 24).await.expect("a readable body");
+        (status, headers, body)
+    });
+    Some(exchange(method, target, headers, &body, response.0, response.1, &response.2))
+}
+
+fn exchange(
+    method: &str,
+    target: &str,
+    request_headers: &[(String, String)],
+    request_body: &[u8],
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Exchange {
+    Exchange {
+        operation: None,
+        request: RecordedRequest {
+            method: method.to_string(),
+            url: target.to_string(),
+            headers: request_headers.to_vec(),
+            body: String::from_utf8_lossy(request_body).into_owned(),
+        },
+        response: RecordedResponse { status, headers, body: String::from_utf8_lossy(body).into_owned() },
+        duration: Duration::ZERO,
+        attempts: 1,
+        sent_at: None,
+    }
+}
+
+/// Judges any answer: no 5xx; a success is the routed operation's documented output; anything
+/// else has the documented error shape. Returns what is wrong.
+pub fn judge_answer(model: &ServiceModel, method: &str, path: &str, exchange: &Exchange) -> Vec<String> {
+    let status = exchange.status();
+    if status >= 500 {
+        return vec![format!("a {status} answer")];
+    }
+    // An answer to HEAD has no body, by HTTP's rules.
+    if method.eq_ignore_ascii_case("HEAD") {
+        return Vec::new();
+    }
+    let failures = if (200..300).contains(&status) {
+        match crate::wire::route(model, method, path) {
+            Some((op, _)) => checks::check_success(model, op, exchange),
+            None => return vec![format!("{status} for a request no operation routes")],
+        }
+    } else {
+        checks::check_error_shape(exchange, None)
+    };
+    failures.iter().map(ToString::to_string).collect()
+}
+
+/// `emulator_request`: any request into the emulator's router never panics or hangs, and every
+/// answer is a documented success or a correctly shaped error.
+pub fn emulator_request(data: &[u8]) {
+    let (method, target, headers, body) = parse_request(data);
+    let Some(exchange) = call_in_process(&method, &target, &headers, body) else { return };
+    // The path as the server saw it: without query or fragment.
+    let uri: http::Uri = target.parse().expect("a target the request was built with");
+    let problems = judge_answer(model(), &method, uri.path(), &exchange);
+    assert!(problems.is_empty(), "the emulator misanswered:\n{}\n{exchange}", problems.join("\n"));
+}
+
+/// The shapes a selector byte chooses from, in name order.
+fn shape_names() -> &'static Vec<String> {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    NAMES.get_or_init(|| model().shapes.keys().cloned().collect())
+}
+
+/// `validator`: any JSON against any shape never panics; a VirtualNodeSpec that validates is
+/// accepted by the emulator.
+pub fn validator(data: &[u8]) {
+    let Some((&selector, text)) = data.split_first() else { return };
+    let Ok(value) = serde_json::from_slice::<Value>(text) else { return };
+    let names = shape_names();
+    let shape = &names[usize::from(selector) % names.len()];
+    let _ = crate::validate::validate(model(), shape, &value);
+    let _ = crate::validate::normalize(model(), shape, &value);
+    if value.is_object() && violations(model(), "VirtualNodeSpec", &value).is_empty() {
+        accepted_by_emulator(&value);
+    }
+}
+
+/// Creates a virtual node with `spec` in the in-process emulator (a mesh made once), expects
+/// 200 with the documented output, then deletes it so state stays bounded.
+fn accepted_by_emulator(spec: &Value) {
+    static MESH: OnceLock<()> = OnceLock::new();
+    MESH.get_or_init(|| {
+        let body = br#"{"meshName":"validator-mesh"}"#.to_vec();
+        let created = call_in_process("PUT", "/v20190125/meshes", &json_headers(), body).expect("a valid request");
+        assert!(matches!(created.status(), 200 | 409), "the validator's mesh can be created:\n{created}");
+    });
+    let body = serde_json::to_vec(&json!({ "virtualNodeName": "fuzz-node", "spec": spec })).expect("serializes");
+    let target = "/v20190125/meshes/validator-mesh/virtualNodes";
+    let exchange = call_in_process("PUT", target, &json_headers(), body).expect("a well-formed request");
+    let problems = judge_answer(model(), "PUT", target, &exchange);
+    let deleted = call_in_process("DELETE", "/v20190125/meshes/validator-mesh/virtualNodes/fuzz-node", &[], Vec::new());
+    assert!(
+        exchange.status() == 200 && problems.is_empty(),
+        "a spec that validates was not accepted:\n{}\n{exchange}",
+        problems.join("\n")
+    );
+    assert_eq!(deleted.map(|e| e.status()), Some(200), "the node just created can be deleted");
+}
+
+fn json_headers() -> Vec<(String, String)> {
+    vec![("content-type".to_string(), "application/json".to_string())]
+}
+
+/// `error_parsing`: any headers and body into the error parser never panic.
+pub fn error_parsing(data: &[u8]) {
+    let (_, headers, body) = parse_response(data);
+    let code = crate::wire::error_code(&headers, &body);
+    let _ = crate::wire::error_message(&body);
+    for (_, value) in &headers {
+        let _ = crate::wire::sanitize_error_code(value);
+    }
+    if let Some(code) = code {
+        // Sanitising keeps what is before the first `:`: no code the parser returns has one.
+        assert!(!code.contains(':'), "an error code with a namespace left in it: {code:?}");
+    }
+}
+
+/// `response_check`: any status, headers and body into every response check never panic.
+pub fn response_check(data: &[u8]) {
+    let model = model();
+    let (status, headers, body) = parse_response(data);
+    let exchange = exchange("PUT", "/v20190125/meshes/m/virtualNodes", &[], b"", status, headers, &body);
+    for op in model.operations.values() {
+        let _ = checks::check_success(model, op, &exchange);
+        let _ = checks::check_echo(model, op, &json!({ "spec": {}, "tags": [] }), &exchange.json().unwrap_or_default());
+    }
+    let _ = checks::check_error(model, &exchange, "BadRequestException");
+    let _ = checks::check_error_shape(&exchange, Some("NotFoundException"));
+    let data = exchange.json().unwrap_or_default();
+    let spec = json!({});
+    let sent = SentNode { mesh_name: "m", virtual_node_name: "n", spec: &spec };
+    let ctx = CheckContext { region: "us-east-1".into(), account_id: Some("123456789012".into()), now: 1.7e9 };
+    let _ = checks::check_created_node(model, &data, &sent, &ctx);
+    let _ = checks::check_readback("DescribeVirtualNode", &data, &data);
+    let _ = checks::check_replay(&data, &json!({}));
+    let _ = checks::check_listed(model, &data, &data);
+}
+
+/// A CreateVirtualNode input (body members: name, spec, tags, token) shaped by the model from
+/// unstructured bytes: mostly valid, now and then past a bound, outside an enum, of the wrong
+/// type or missing a required member, so that both paths of a target are exercised.
+pub fn arbitrary_input(u: &mut Unstructured<'_>) -> arbitrary::Result<Value> {
+    let mut input = Map::new();
+    input.insert("virtualNodeName".into(), arbitrary_value(model(), "ResourceName", u, 0)?);
+    input.insert("spec".into(), arbitrary_value(model(), "VirtualNodeSpec", u, 0)?);
+    if u.ratio(1, 3)? {
+        input.insert("tags".into(), arbitrary_value(model(), "TagList", u, 0)?);
+    }
+    Ok(Value::Object(input))
+}
+
+/// A value of `shape` from unstructured bytes, mostly within the model's constraints.
+pub fn arbitrary_value(
+    model: &ServiceModel,
+    shape: &str,
+    u: &mut Unstructured<'_>,
+    depth: usize,
+) -> arbitrary::Result<Value> {
+    let Some(found) = model.shape(shape) else { return Ok(Value::Null) };
+    // Now and then, a value of the wrong type.
+    if u.ratio(1, 40)? {
+        return Ok(crate::generate::values::wrong_type(model, shape).unwrap_or(Value::Null));
+    }
+    Ok(match &found.kind {
+        ShapeKind::Structure(structure) => {
+            let mut object = Map::new();
+            let chosen = if structure.union { Some(u.choose_index(structure.members.len().max(1))?) } else { None };
+            for (index, member) in structure.members.iter().enumerate() {
+                let wanted = match chosen {
+                    Some(choice) => index == choice || u.ratio(1, 30)?,
+                    None if structure.required.contains(&member.name) => !u.ratio(1, 30)?,
+                    None => depth < 8 && u.ratio(1, 3)?,
+                };
+                if wanted {
+                    object.insert(member.name.clone(), arbitrary_value(model, &member.target, u, depth + 1)?);
+                }
+            }
+            Value::Object(object)
+        }
+        ShapeKind::List { member, size } => {
+            let max = size.max.unwrap_or(3.0).min(4.0) as usize + usize::from(u.ratio(1, 20)?);
+            let count = u.int_in_range(0..=max)?;
+            Value::Array((0..count).map(|_| arbitrary_value(model, member, u, depth + 1)).collect::<Result<_, _>>()?)
+        }
+        ShapeKind::Map { .. } => json!({}),
+        ShapeKind::String { length, pattern, enum_values } => {
+            if let Some(values) = enum_values
+                && !u.ratio(1, 20)?
+            {
+                return Ok(json!(u.choose(values)?));
+            }
+            let min = length.min.unwrap_or(0.0) as usize;
+            let max = length.max.map_or(min + 24, |m| m as usize);
+            let len = if u.ratio(1, 20)? { max + 1 } else { u.int_in_range(min..=max.min(min + 40))? };
+            let printable = matches!(pattern, Some(Pattern::Enforced(_)));
+            let text: String = (0..len)
+                .map(|_| {
+                    let byte = u.int_in_range(0x21u8..=0x7e).unwrap_or(b'a');
+                    if printable || byte != b'"' { char::from(byte) } else { 'q' }
+                })
+                .collect();
+            json!(text)
+        }
+        ShapeKind::Integer { range } | ShapeKind::Long { range } => {
+            let min = range.min.unwrap_or(-1000.0) as i64;
+            let max = range.max.unwrap_or(100_000.0) as i64;
+            if u.ratio(1, 20)? {
+                json!(if u.arbitrary::<bool>()? { min - 1 } else { max + 1 })
+            } else {
+                json!(u.int_in_range(min..=max)?)
+            }
+        }
+        ShapeKind::Float { .. } => json!(u.int_in_range(0..=1000)? as f64 / 10.0),
+        ShapeKind::Boolean => json!(u.arbitrary::<bool>()?),
+        ShapeKind::Timestamp => json!(u.int_in_range(0..=2_000_000_000u32)?),
+        ShapeKind::Blob => json!("AAAA"),
+    })
+}
+
+/// What `endpoint` sends for one input: a JSON object is the spec as it is; a first byte of 0xff
+/// makes the rest a raw body; anything else is read by [`arbitrary_input`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndpointCase {
+    Input(Value),
+    RawBody(Vec<u8>),
+}
+
+pub fn endpoint_case(data: &[u8]) -> Option<EndpointCase> {
+    if let Ok(spec @ Value::Object(_)) = serde_json::from_slice::<Value>(data) {
+        return Some(EndpointCase::Input(json!({ "virtualNodeName": "fuzz-node", "spec": spec })));
+    }
+    if let Some((&0xff, rest)) = data.split_first() {
+        return Some(EndpointCase::RawBody(rest.to_vec()));
+    }
+    arbitrary_input(&mut Unstructured::new(data)).ok().map(EndpointCase::Input)
+}
+
+/// Sends one case to a live target, in `mesh`, and judges the answer: a 5xx, a malformed or
+/// misshapen answer, or a transport error (a hang past the client's timeout) is a finding. A
+/// node the case created is deleted.
+pub async fn endpoint_send(client: &Client, mesh: &str, case: &EndpointCase) -> Result<(), (String, Option<Exchange>)> {
+    let model = client.model();
+    let target = format!("/v20190125/meshes/{mesh}/virtualNodes");
+    let sent = match case {
+        EndpointCase::Input(input) => {
+            let mut input = input.clone();
+            input["meshName"] = json!(mesh);
+            client.call("CreateVirtualNode", &input).await
+        }
+        EndpointCase::RawBody(body) => {
+            let mut request = crate::wire::build_request(model, "CreateVirtualNode", &json!({ "meshName": mesh }))
+                .map_err(|e| (e.to_string(), None))?;
+            request.body = body.clone();
+            if !request.headers.iter().any(|(name, _)| name == "content-type") {
+                request.headers.push(("content-type".into(), "application/json".into()));
+            }
+            client.send(Some("CreateVirtualNode"), &request, crate::client::RetryMode::Standard).await
+        }
+    };
+    let exchange = sent.map_err(|e| (format!("no answer: {e}"), None))?;
+    let problems = judge_answer(model, "PUT", &target, &exchange);
+    if exchange.status() == 200
+        && let Some(name) = exchange.json().and_then(|b| b["virtualNodeName"].as_str().map(str::to_string))
+    {
+        let delete = json!({ "meshName": mesh, "virtualNodeName": name });
+        let _ = crate::cleanup::delete_persistently(client, "DeleteVirtualNode", &delete).await;
+    }
+    if problems.is_empty() { Ok(()) } else { Err((problems.join("\n"), Some(exchange))) }
+}
+
+/// What a finding (a fuzz artifact or a shrunk proptest case) asks of CreateVirtualNode.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Finding {
+    /// A CreateVirtualNode input (body members; `meshName` is replaced by the scenario's mesh).
+    Input(Value),
+    /// A raw body sent to CreateVirtualNode.
+    RawBody(String),
+}
+
+/// Reads a finding: a JSON CreateVirtualNode input (a proptest counterexample), a JSON spec or
+/// any `endpoint` artifact, or an `emulator_request` artifact that is a CreateVirtualNode call.
+pub fn read_finding(data: &[u8]) -> Result<Finding, String> {
+    if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(data)
+        && (object.contains_key("virtualNodeName") || object.contains_key("spec") && object.contains_key("meshName"))
+    {
+        return Ok(Finding::Input(Value::Object(object)));
+    }
+    let looks_like_request = METHODS.iter().any(|m| data.starts_with(format!("{m} ").as_bytes()));
+    if looks_like_request {
+        let (method, target, _, body) = parse_request(data);
+        let path = target.parse::<http::Uri>().map(|u| u.path().to_string()).unwrap_or_default();
+        return match crate::wire::route(model(), &method, &path) {
+            Some((op, _)) if op.name == "CreateVirtualNode" => Ok(match serde_json::from_slice::<Value>(&body) {
+                Ok(input @ Value::Object(_)) => Finding::Input(input),
+                _ => Finding::RawBody(String::from_utf8_lossy(&body).into_owned()),
+            }),
+            Some((op, _)) => Err(format!(
+                "the finding is a {} request; only CreateVirtualNode findings become scenarios (replay it with curl)",
+                op.name
+            )),
+            None => Err(format!("the finding is {method} {path}, which no operation routes; it needs no scenario")),
+        };
+    }
+    match endpoint_case(data) {
+        Some(EndpointCase::Input(input)) => Ok(Finding::Input(input)),
+        Some(EndpointCase::RawBody(body)) => Ok(Finding::RawBody(String::from_utf8_lossy(&body).into_owned())),
+        None => Err("the artifact is too short to make a request from".to_string()),
+    }
+}
+
+impl Finding {
+    /// What the contract says the answer must be: `success` for an input that validates,
+    /// BadRequestException otherwise.
+    pub fn expected(&self) -> &'static str {
+        match self {
+            Finding::Input(input) => {
+                let mut whole = input.clone();
+                whole["meshName"] = json!("m");
+                if violations(model(), "CreateVirtualNodeInput", &whole).is_empty() {
+                    "success"
+                } else {
+                    "BadRequestException"
+                }
+            }
+            Finding::RawBody(body) => match serde_json::from_str::<Value>(body) {
+                Ok(input @ Value::Object(_)) => Finding::Input(input).expected(),
+                _ => "BadRequestException",
+            },
+        }
+    }
+
+    /// A Gherkin scenario replaying the finding against any target.
+    pub fn scenario(&self, title: &str) -> String {
+        match self {
+            Finding::Input(input) => {
+                let mut input = input.clone();
+                input["meshName"] = json!("${mesh}");
+                crate::property::check::regression_scenario(title, &input, self.expected())
+            }
+            Finding::RawBody(body) => {
+                let indented: String = body.lines().map(|line| format!("      {line}\n")).collect();
+                format!(
+                    "  @regression\n  Scenario: {title}\n    Given a fresh mesh\n    When I send CreateVirtualNode with this body:\n      \"\"\"\n{indented}      \"\"\"\n    Then the request fails with {}\n    And the mesh holds exactly 0 virtual nodes\n",
+                    self.expected()
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every committed seed of every in-process target runs clean: the corpora are valid inputs
+    /// and the faithful emulator, the validator and the checks hold on them.
+    #[test]
+    fn the_seed_corpora_run_clean() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        type Target = fn(&[u8]);
+        let targets: [(&str, Target); 4] = [
+            ("emulator_request", emulator_request),
+            ("validator", validator),
+            ("error_parsing", error_parsing),
+            ("response_check", response_check),
+        ];
+        for (name, target) in targets {
+            let dir = root.join(name);
+            let seeds: Vec<_> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())).collect();
+            assert!(seeds.len() >= 3, "{name} has {} seeds", seeds.len());
+            for seed in seeds {
+                let path = seed.unwrap().path();
+                target(&std::fs::read(&path).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn the_documented_example_is_a_seed_of_every_request_target() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+        let example = std::fs::read_to_string(root.join("emulator_request/documented-example.http")).unwrap();
+        assert!(example.starts_with("PUT /v20190125/meshes/"), "{example}");
+        let (method, target, _, body) = parse_request(example.as_bytes());
+        assert_eq!((method.as_str(), target.ends_with("/virtualNodes")), ("PUT", true));
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert!(violations(model(), "VirtualNodeSpec", &body["spec"]).is_empty());
+        let spec = std::fs::read(root.join("endpoint/documented-example-spec.json")).unwrap();
+        assert!(matches!(endpoint_case(&spec), Some(EndpointCase::Input(_))));
+    }
+
+    /// The checks the targets make can fail: an emulator answering 500 to malformed JSON is a
+    /// finding of `emulator_request`.
+    #[test]
+    fn a_server_error_is_a_finding() {
+        let exchange =
+            exchange("PUT", "/v20190125/meshes/m/virtualNodes", &[], b"{", 500, vec![], b"<html>oops</html>");
+        let problems = judge_answer(model(), "PUT", "/v20190125/meshes/m/virtualNodes", &exchange);
+        assert_eq!(problems, ["a 500 answer"]);
+        let shapeless = exchange_with(400, vec![], b"not json");
+        assert!(!judge_answer(model(), "PUT", "/v20190125/meshes/m/virtualNodes", &shapeless).is_empty());
+    }
+
+    fn exchange_with(status: u16, headers: Vec<(String, String)>, body: &[u8]) -> Exchange {
+        exchange("PUT", "/", &[], b"", status, headers, body)
+    }
+
+    #[test]
+    fn findings_are_read_and_judged_by_the_contract() {
+        let counterexample = br#"{"meshName":"acf-1-prop","virtualNodeName":"a","spec":{"listeners":[{"portMapping":{"port":0,"protocol":"http"}}]}}"#;
+        let finding = read_finding(counterexample).unwrap();
+        assert_eq!(finding.expected(), "BadRequestException");
+        let scenario = finding.scenario("port 0");
+        assert!(scenario.contains("\"meshName\": \"${mesh}\""), "{scenario}");
+        assert!(scenario.contains("Then the request fails with BadRequestException"), "{scenario}");
+
+        let example = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fuzz/corpus/emulator_request/documented-example.http"),
+        )
+        .unwrap();
+        let finding = read_finding(&example).unwrap();
+        assert_eq!(finding.expected(), "success");
+
+        let raw = read_finding(b"\xff{\"spec\":").unwrap();
+        assert_eq!(raw, Finding::RawBody("{\"spec\":".to_string()));
+        assert!(raw.scenario("malformed").contains("When I send CreateVirtualNode with this body:"));
+        assert!(read_finding(b"GET /v20190125/meshes\n\n").unwrap_err().contains("ListMeshes"));
+    }
+
+    #[test]
+    fn arbitrary_inputs_come_from_the_model() {
+        let mut valid = 0;
+        for seed in 0..300u64 {
+            let bytes: Vec<u8> =
+                (0..512).map(|i| (seed.wrapping_mul(2_654_435_761).wrapping_add(i * 97) >> 3) as u8).collect();
+            let input = arbitrary_input(&mut Unstructured::new(&bytes)).unwrap();
+            assert!(input["spec"].is_object() || !input["spec"].is_null(), "{input}");
+            if violations(
+                model(),
+                "CreateVirtualNodeInput",
+                &json!({ "meshName": "m", "virtualNodeName": input["virtualNodeName"], "spec": input["spec"] }),
+            )
+            .is_empty()
+            {
+                valid += 1;
+            }
+        }
+        assert!(
+            valid > 30,
+            "only {valid} of 300 arbitrary inputs are valid: the target would test little else than refusals"
+        );
+    }
+}
