@@ -31,6 +31,7 @@ impl Progress {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
+            bar.set_length(context().expected_scenarios.load(std::sync::atomic::Ordering::Relaxed) as u64);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
