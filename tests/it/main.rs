@@ -9,4 +9,5 @@ mod emulator;
 mod generated;
 mod real_clients;
 mod reports;
+mod repro;
 mod sigv4;
