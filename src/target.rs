@@ -31,7 +31,7 @@ pub struct TargetOptions {
 }
 
 /// Ordinary traffic against a target declared to throttle above R is paced at this share of R.
-pub const PACE_BELOW_THROTTLE: f64 = 0.8;
+pub const PACE_BELOW_THROTTLE: f64 = 0.9;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
