@@ -41,19 +41,15 @@ fn latency(c: &mut Criterion) {
         .unwrap_or_else(|e| panic!("the target does not answer: {e}"));
     let client = connected.client.clone();
     println!("latency: {}", connected.describe());
-    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
-    let run_id = format!("acf-{seconds:x}-lat0");
-    let mesh = format!("{run_id}-mesh");
+    let run_id = appmesh_conformance::cleanup::run_id("lat0");
+    let (mesh, _) = runtime
+        .block_on(appmesh_conformance::cleanup::create_run_mesh(&client, &run_id, "mesh"))
+        .unwrap_or_else(|problem| panic!("{problem}"));
     let spec: serde_json::Value = serde_json::from_str(SPEC).expect("valid JSON");
-    let tags = json!([{ "key": appmesh_conformance::cleanup::TAG_KEY, "value": run_id }]);
     let replayed =
         json!({ "meshName": mesh, "virtualNodeName": "replayed", "spec": spec, "clientToken": "bench-replay-token" });
-    runtime.block_on(async {
-        let created = client.call("CreateMesh", &json!({ "meshName": mesh, "tags": tags })).await.expect("CreateMesh");
-        assert_eq!(created.status(), 200, "{created}");
-        let first = client.call("CreateVirtualNode", &replayed).await.expect("CreateVirtualNode");
-        assert_eq!(first.status(), 200, "{first}");
-    });
+    let first = runtime.block_on(client.call("CreateVirtualNode", &replayed)).expect("CreateVirtualNode");
+    assert_eq!(first.status(), 200, "{first}");
 
     let counter = AtomicU64::new(0);
     let mut group = c.benchmark_group("latency");

@@ -19,6 +19,30 @@ use crate::client::{Client, Exchange};
 /// The tag key on every mesh the scenarios set up; its value is the run id.
 pub const TAG_KEY: &str = "appmesh-conformance:run-id";
 
+/// A run id: `acf-<hex seconds>-<tag>`, the prefix of every name the run makes. `tag` is four
+/// lower-case letters or digits (random for a run; a fixed word for a bench or a campaign).
+pub fn run_id(tag: &str) -> String {
+    let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    format!("acf-{seconds:x}-{tag}")
+}
+
+/// Four random lower-case letters or digits, for [`run_id`].
+pub fn random_tag(rng: &mut fastrand::Rng) -> String {
+    (0..4).map(|_| rng.alphanumeric().to_ascii_lowercase()).collect()
+}
+
+/// Creates the mesh `{run_id}-{kind}`, tagged with the run id like every harness mesh; its name,
+/// or why the target refused it.
+pub async fn create_run_mesh(client: &Client, run_id: &str, kind: &str) -> Result<(String, Exchange), String> {
+    let mesh = format!("{run_id}-{kind}");
+    let input = json!({ "meshName": mesh, "tags": [{ "key": TAG_KEY, "value": run_id }] });
+    let exchange = call_persistently(client, "CreateMesh", &input).await?;
+    if exchange.status() != 200 {
+        return Err(format!("cannot create the mesh {mesh}:\n{exchange}"));
+    }
+    Ok((mesh, exchange))
+}
+
 /// Whether a name was made by a harness run (any run, or the given one).
 pub fn is_harness_name(name: &str, run_id: Option<&str>) -> bool {
     match run_id {
@@ -207,5 +231,8 @@ mod tests {
         }
         assert_eq!(run_id_of("acf-6743a1b2-x9k2-mesh-3"), Some("acf-6743a1b2-x9k2"));
         assert_eq!(run_id_of("prod"), None);
+        let made = run_id(&random_tag(&mut fastrand::Rng::with_seed(1)));
+        assert!(is_harness_name(&format!("{made}-mesh"), None), "{made}");
+        assert_eq!(run_id_of(&format!("{made}-mesh")), Some(made.as_str()));
     }
 }

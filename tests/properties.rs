@@ -113,32 +113,38 @@ fn check_invalid(
     }
 }
 
+/// Runs `check` in a mesh of its own on the target (the environment's, or the embedded emulator
+/// with `deviations`) and removes the mesh afterwards; what `check` found. A mesh that cannot be
+/// removed fails the test, with what was found.
+fn in_property_mesh<T: std::fmt::Debug>(
+    runtime: &tokio::runtime::Runtime,
+    deviations: &[Deviation],
+    check: impl FnOnce(&PropertyTarget) -> Option<T>,
+) -> Option<T> {
+    let connected = runtime.block_on(connect(deviations));
+    let target =
+        runtime.block_on(PropertyTarget::set_up(connected.client.clone(), connected.account_id.clone())).unwrap();
+    let found = check(&target);
+    if let Err(problem) = runtime.block_on(target.tear_down()) {
+        panic!("the property's mesh was not removed: {problem}\nthe property found: {found:?}");
+    }
+    found
+}
+
 #[test]
 fn every_valid_request_is_accepted_echoed_and_read_back() {
     let runtime = runtime();
-    let connected = runtime.block_on(connect(&[]));
-    let target =
-        runtime.block_on(PropertyTarget::set_up(connected.client.clone(), connected.account_id.clone())).unwrap();
-    let failure = check_valid(&runtime, &target, None);
-    let removed = runtime.block_on(target.tear_down());
-    if let Some((_, reason)) = failure {
+    if let Some((_, reason)) = in_property_mesh(&runtime, &[], |target| check_valid(&runtime, target, None)) {
         panic!("{reason}");
     }
-    removed.expect("the property's mesh is removed");
 }
 
 #[test]
 fn every_request_with_one_violation_is_refused_and_creates_nothing() {
     let runtime = runtime();
-    let connected = runtime.block_on(connect(&[]));
-    let target =
-        runtime.block_on(PropertyTarget::set_up(connected.client.clone(), connected.account_id.clone())).unwrap();
-    let failure = check_invalid(&runtime, &target, None);
-    let removed = runtime.block_on(target.tear_down());
-    if let Some((_, reason)) = failure {
+    if let Some((_, reason)) = in_property_mesh(&runtime, &[], |target| check_invalid(&runtime, target, None)) {
         panic!("{reason}");
     }
-    removed.expect("the property's mesh is removed");
 }
 
 /// The number of JSON values in a value: the size a shrunk counterexample is judged by.
@@ -157,11 +163,8 @@ fn a_broken_target_is_caught_with_a_minimal_counterexample() {
     let runtime = runtime();
 
     // Every answer's timestamps are strings: the smallest valid request shows it.
-    let connected = runtime.block_on(connect(&[Deviation::TimestampsAsStrings]));
-    let target =
-        runtime.block_on(PropertyTarget::set_up(connected.client.clone(), connected.account_id.clone())).unwrap();
-    let failure = check_valid(&runtime, &target, Some(64));
-    runtime.block_on(target.tear_down()).unwrap();
+    let failure =
+        in_property_mesh(&runtime, &[Deviation::TimestampsAsStrings], |target| check_valid(&runtime, target, Some(64)));
     let (input, reason) = failure.expect("string timestamps pass the valid property");
     assert_eq!(input["spec"], serde_json::json!({}), "not minimal: {input}");
     assert!(input.get("tags").is_none_or(|t| t.as_array().is_some_and(Vec::is_empty)), "not minimal: {input}");
@@ -177,11 +180,9 @@ fn a_broken_target_is_caught_with_a_minimal_counterexample() {
     }
 
     // Port 0 is accepted: the counterexample is one listener with port 0 and nothing else.
-    let connected = runtime.block_on(connect(&[Deviation::PortZeroAccepted]));
-    let target =
-        runtime.block_on(PropertyTarget::set_up(connected.client.clone(), connected.account_id.clone())).unwrap();
-    let failure = check_invalid(&runtime, &target, Some(2000));
-    runtime.block_on(target.tear_down()).unwrap();
+    let failure = in_property_mesh(&runtime, &[Deviation::PortZeroAccepted], |target| {
+        check_invalid(&runtime, target, Some(2000))
+    });
     let (invalid, reason) = failure.expect("port 0 accepted passes the invalid property");
     assert!(invalid.path.ends_with("portMapping.port"), "{}: {reason}", invalid.path);
     let spec = &invalid.value["spec"];

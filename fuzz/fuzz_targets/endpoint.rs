@@ -14,7 +14,6 @@ use std::time::Duration;
 use appmesh_conformance::fuzzing::{endpoint_case, endpoint_send};
 use appmesh_conformance::model::ServiceModel;
 use appmesh_conformance::target::{self, TargetOptions};
-use serde_json::json;
 
 struct Campaign {
     runtime: tokio::runtime::Runtime,
@@ -43,14 +42,15 @@ fn campaign() -> &'static Campaign {
                 eprintln!("error: {e}");
                 std::process::exit(2);
             });
-        let run_id = format!("acf-{:x}-fuzz", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs());
-        let mesh = format!("{run_id}-mesh");
-        let input = json!({ "meshName": mesh, "tags": [{ "key": appmesh_conformance::cleanup::TAG_KEY, "value": run_id }] });
-        let created = runtime.block_on(connected.client.call("CreateMesh", &input));
-        if !matches!(&created, Ok(e) if e.status() == 200) {
-            eprintln!("error: cannot create the campaign's mesh on the target: {created:?}");
-            std::process::exit(2);
-        }
+        let run_id = appmesh_conformance::cleanup::run_id("fuzz");
+        let created = runtime.block_on(appmesh_conformance::cleanup::create_run_mesh(&connected.client, &run_id, "mesh"));
+        let mesh = match created {
+            Ok((mesh, _)) => mesh,
+            Err(problem) => {
+                eprintln!("error: the campaign has no mesh on the target: {problem}");
+                std::process::exit(2);
+            }
+        };
         unsafe extern "C" {
             fn atexit(callback: extern "C" fn()) -> i32;
         }

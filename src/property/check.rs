@@ -35,17 +35,10 @@ pub struct Counterexample {
 impl PropertyTarget {
     /// Creates the mesh the cases run in, named and tagged like every harness mesh.
     pub async fn set_up(client: Arc<Client>, account_id: Option<String>) -> Result<PropertyTarget, String> {
-        let run_id = format!(
-            "acf-{:x}-{}",
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs(),
-            (0..4).map(|_| fastrand::alphanumeric().to_ascii_lowercase()).collect::<String>()
-        );
-        let mesh = format!("{run_id}-prop");
-        let input = json!({ "meshName": mesh, "tags": [{ "key": cleanup::TAG_KEY, "value": run_id }] });
-        let exchange = cleanup::call_persistently(&client, "CreateMesh", &input).await?;
-        if exchange.status() != 200 {
-            return Err(format!("cannot create the mesh for the properties:\n{exchange}"));
-        }
+        let run_id = cleanup::run_id(&cleanup::random_tag(&mut fastrand::Rng::new()));
+        let (mesh, exchange) = cleanup::create_run_mesh(&client, &run_id, "prop")
+            .await
+            .map_err(|problem| format!("the properties have no mesh to run in: {problem}"))?;
         let account_id = account_id
             .or_else(|| exchange.json().and_then(|b| b["mesh"]["metadata"]["meshOwner"].as_str().map(str::to_string)));
         Ok(PropertyTarget { client, mesh, account_id })

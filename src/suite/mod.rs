@@ -63,9 +63,8 @@ impl SuiteContext {
     /// A context whose random choices (names, client tokens) follow `seed`: with one scenario at
     /// a time (`--jobs 1`) a run repeats them exactly.
     pub fn with_seed(client: Arc<Client>, account_id: Option<String>, profile: TargetProfile, seed: u64) -> Self {
-        let seconds = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         let mut rng = fastrand::Rng::with_seed(seed);
-        let random: String = (0..4).map(|_| rng.alphanumeric().to_ascii_lowercase()).collect();
+        let run_id = crate::cleanup::run_id(&crate::cleanup::random_tag(&mut rng));
         SuiteContext {
             seed,
             rng: Mutex::new(rng),
@@ -74,7 +73,7 @@ impl SuiteContext {
             account_id,
             profile,
             explicit_max_rps: None,
-            run_id: format!("acf-{seconds:x}-{random}"),
+            run_id,
             sequence: AtomicU64::new(0),
             results: Mutex::new(Vec::new()),
             observed_errors: Mutex::new(Vec::new()),

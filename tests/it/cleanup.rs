@@ -3,37 +3,14 @@
 
 use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use appmesh_conformance::cleanup::TAG_KEY;
-use appmesh_conformance::client::{Client, ClientConfig, RetryPolicy};
-use appmesh_conformance::emulator::{self, AuthConfig, EmulatorConfig, Quotas};
-use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::client::Client;
+use appmesh_conformance::emulator::AuthConfig;
 use serde_json::json;
 
-use crate::common::{binary, meshes_left, text};
-
-async fn start_emulator() -> emulator::RunningEmulator {
-    let config = EmulatorConfig {
-        quotas: Quotas { meshes_per_account: 10_000, ..Quotas::default() },
-        auth: Some(AuthConfig::default()),
-        ..Default::default()
-    };
-    emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap()
-}
-
-fn client(endpoint: &str) -> Client {
-    let config = ClientConfig {
-        endpoint: endpoint.to_string(),
-        region: "us-east-1".into(),
-        credentials: appmesh_conformance::target::embedded_credentials(),
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy::default(),
-        max_rps: None,
-    };
-    Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
-}
+use crate::common::{binary, client, meshes_left, start_emulator, text};
 
 async fn create_mesh(client: &Client, name: &str, run_tag: Option<&str>) {
     let mut input = json!({ "meshName": name });
@@ -60,7 +37,7 @@ fn sorted(mut names: Vec<String>) -> Vec<String> {
 
 #[tokio::test]
 async fn cleanup_deletes_only_what_harness_runs_created() {
-    let running = start_emulator().await;
+    let running = start_emulator(&[], AuthConfig::default()).await;
     let endpoint = running.endpoint();
     let client = client(&endpoint);
     create_mesh(&client, "acf-6b000000-abcd-mesh-1", Some("acf-6b000000-abcd")).await;
@@ -101,7 +78,7 @@ async fn cleanup_deletes_only_what_harness_runs_created() {
 /// created, says so, and exits 130.
 #[tokio::test]
 async fn an_interrupted_run_leaves_nothing_behind() {
-    let running = start_emulator().await;
+    let running = start_emulator(&[], AuthConfig::default()).await;
     let endpoint = running.endpoint();
     let mut child = binary()
         .args(["run", "--endpoint", &endpoint, "--max-rps", "40", "--report-dir"])

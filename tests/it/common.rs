@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appmesh_conformance::client::{Client, ClientConfig, RetryPolicy};
-use appmesh_conformance::emulator;
+use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas};
 use appmesh_conformance::model::ServiceModel;
 
 pub fn binary() -> Command {
@@ -25,8 +25,8 @@ pub fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
-/// The meshes left on a target, by ListMeshes.
-pub async fn meshes_left(endpoint: &str) -> Vec<String> {
+/// A client for a test emulator, signing with the credentials it verifies.
+pub fn client(endpoint: &str) -> Client {
     let config = ClientConfig {
         endpoint: endpoint.to_string(),
         region: "us-east-1".into(),
@@ -35,7 +35,24 @@ pub async fn meshes_left(endpoint: &str) -> Vec<String> {
         retry: RetryPolicy::default(),
         max_rps: None,
     };
-    let client = Client::new(Arc::new(ServiceModel::embedded()), config).unwrap();
+    Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
+}
+
+/// An emulator on loopback with the given deviations, verifying signatures made with `auth`,
+/// with room for every mesh a concurrent run makes.
+pub async fn start_emulator(deviations: &[Deviation], auth: AuthConfig) -> emulator::RunningEmulator {
+    let config = EmulatorConfig {
+        deviations: deviations.iter().copied().collect(),
+        quotas: Quotas { meshes_per_account: 10_000, ..Quotas::default() },
+        auth: Some(auth),
+        ..Default::default()
+    };
+    emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap()
+}
+
+/// The meshes left on a target, by ListMeshes.
+pub async fn meshes_left(endpoint: &str) -> Vec<String> {
+    let client = client(endpoint);
     // A rate-limited target may still be refilling its bucket after the run.
     let mut listed = client.call("ListMeshes", &serde_json::json!({})).await.unwrap();
     for _ in 0..20 {

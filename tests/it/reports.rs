@@ -5,24 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 
-use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas};
-use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::emulator::{AuthConfig, Deviation};
 use serde_json::Value;
 
-use crate::common::{binary, tempdir, text};
-
-/// An emulator on loopback verifying signatures made with the given credentials.
-async fn emulator_with(deviations: &[Deviation], auth: AuthConfig) -> emulator::RunningEmulator {
-    let config = EmulatorConfig {
-        deviations: deviations.iter().copied().collect(),
-        quotas: Quotas { meshes_per_account: 10_000, ..Quotas::default() },
-        auth: Some(auth),
-        ..Default::default()
-    };
-    emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap()
-}
+use crate::common::{binary, start_emulator, tempdir, text};
 
 /// Runs `run` against `endpoint` with extra arguments; returns the output and the report directory.
 async fn run(endpoint: &str, extra: &[&str]) -> (std::process::Output, PathBuf) {
@@ -48,7 +35,7 @@ fn schema() -> jsonschema::Validator {
 #[tokio::test]
 async fn report_json_validates_against_its_schema() {
     let running =
-        emulator_with(&[Deviation::TimestampsAsStrings, Deviation::PortZeroAccepted], AuthConfig::default()).await;
+        start_emulator(&[Deviation::TimestampsAsStrings, Deviation::PortZeroAccepted], AuthConfig::default()).await;
     let expectations = tempdir() + ".toml";
     std::fs::write(
         &expectations,
@@ -148,7 +135,7 @@ fn headless(browser: &Path, profile: &Path) -> Command {
 #[tokio::test]
 async fn report_html_renders_in_headless_chromium() {
     let Some(browser) = chromium() else { return };
-    let running = emulator_with(&[Deviation::TimestampsAsStrings], AuthConfig::default()).await;
+    let running = start_emulator(&[Deviation::TimestampsAsStrings], AuthConfig::default()).await;
     let (output, reports) = run(&running.endpoint(), &["--tags", "@documented-example or @auth or @limits"]).await;
     running.shutdown().await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
@@ -192,7 +179,7 @@ async fn no_secret_reaches_a_report_or_a_log() {
     const SECRET: &str = "fake-secret-key-4f1d2c9b8a7e6d5c4b3a29181716151413121110";
     const TOKEN: &str = "FAKE-SESSION-TOKEN-0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c";
     let auth = AuthConfig { access_key_id: KEY_ID.to_string(), secret_access_key: SECRET.to_string() };
-    let running = emulator_with(&[Deviation::TimestampsAsStrings], auth).await;
+    let running = start_emulator(&[Deviation::TimestampsAsStrings], auth).await;
     let reports = PathBuf::from(tempdir());
     let mut command = binary();
     command
@@ -232,7 +219,7 @@ async fn no_secret_reaches_a_report_or_a_log() {
 /// fails the run, and under --strict a listed deviation that no longer shows fails it too.
 #[tokio::test]
 async fn expectations_turn_known_deviations_into_expected_failures() {
-    let running = emulator_with(&[Deviation::TimestampsAsStrings], AuthConfig::default()).await;
+    let running = start_emulator(&[Deviation::TimestampsAsStrings], AuthConfig::default()).await;
     let endpoint = running.endpoint();
     let tags = "@documented-example or @auth";
     let file = tempdir() + ".toml";
@@ -255,7 +242,7 @@ async fn expectations_turn_known_deviations_into_expected_failures() {
     running.shutdown().await;
 
     // Against the faithful emulator, a listed scenario passes: reported, and fatal with --strict.
-    let faithful = emulator_with(&[], AuthConfig::default()).await;
+    let faithful = start_emulator(&[], AuthConfig::default()).await;
     let scenario = "features/create_virtual_node/documented_example.feature:10";
     std::fs::write(&file, format!("[[expected]]\nscenario = \"{scenario}\"\nreason = \"was broken\"\n")).unwrap();
     let (output, reports) = run(&faithful.endpoint(), &["--tags", tags, "--expectations", &file]).await;
@@ -290,7 +277,7 @@ fn tokens(report: &Value) -> Vec<String> {
 /// seed makes others. The seed is printed and kept in the report.
 #[tokio::test]
 async fn a_seed_repeats_the_random_choices() {
-    let running = emulator_with(&[Deviation::TimestampsAsStrings], AuthConfig::default()).await;
+    let running = start_emulator(&[Deviation::TimestampsAsStrings], AuthConfig::default()).await;
     let endpoint = running.endpoint();
     let mut seen = Vec::new();
     for seed in ["7", "7", "8"] {
