@@ -6,7 +6,8 @@
 //! Input formats (the seed corpora in `fuzz/corpus/` are readable):
 //! - `emulator_request`: an HTTP request as text: `METHOD TARGET`, header lines, a blank line, the
 //!   body;
-//! - `validator`: a selector byte (which shape), then JSON text;
+//! - `validator`: a selector byte (which shape: modulo the number of shapes, in name order), then
+//!   JSON text;
 //! - `error_parsing`, `response_check`: an HTTP response as text: `STATUS`, header lines, a blank
 //!   line, the body;
 //! - `endpoint`: a JSON object (a VirtualNodeSpec, sent as it is), or bytes that
@@ -72,20 +73,49 @@ fn model() -> &'static Arc<ServiceModel> {
 }
 
 /// The faithful emulator in-process (no signature check: the fuzzer aims past authentication),
-/// with a runtime to call it on. Its default quotas bound its state however long a campaign runs.
-fn in_process() -> &'static (tokio::runtime::Runtime, axum::Router) {
-    static EMULATOR: OnceLock<(tokio::runtime::Runtime, axum::Router)> = OnceLock::new();
+/// with a runtime to call it on, and the state every input starts from.
+struct InProcess {
+    runtime: tokio::runtime::Runtime,
+    emulator: Arc<emulator::Emulator>,
+    router: axum::Router,
+    fixture: emulator::Snapshot,
+}
+
+/// The request the fixture's virtual node comes from: the documented example, also a seed.
+const FIXTURE_NODE: &str = include_str!("../fuzz/corpus/emulator_request/documented-example.http");
+
+fn in_process() -> &'static InProcess {
+    static EMULATOR: OnceLock<InProcess> = OnceLock::new();
     EMULATOR.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
-        let router = emulator::router(model().clone(), EmulatorConfig::default());
-        (runtime, router)
+        let emulator = Arc::new(emulator::Emulator::new(model().clone(), EmulatorConfig::default()));
+        // Every input meets mesh `fuzz` holding the documented example's node: describes,
+        // deletes, lists and replays find something, and no input sees what another left.
+        let mesh = emulator.answer(
+            &http::Method::PUT,
+            &"/v20190125/meshes".parse().expect("a valid target"),
+            &json_headers(),
+            Ok(br#"{"meshName":"fuzz"}"#),
+        );
+        let (method, target, headers, body) = parse_request(FIXTURE_NODE.as_bytes());
+        let node = emulator.answer(
+            &method.parse().expect("a valid method"),
+            &target.parse().expect("a valid target"),
+            &headers,
+            Ok(&body),
+        );
+        assert_eq!((mesh.status, node.status), (200, 200), "the fixture can be created: {mesh:?} {node:?}");
+        let fixture = emulator.snapshot();
+        InProcess { runtime, router: emulator::router_of(emulator.clone()), emulator, fixture }
     })
 }
 
-/// Sends a request to the in-process emulator; the answer as an [`Exchange`].
+/// Sends a request through the router of the in-process emulator, restored to its fixture
+/// first; the answer as an [`Exchange`].
 fn call_in_process(method: &str, target: &str, headers: &[(String, String)], body: Vec<u8>) -> Option<Exchange> {
     use tower::ServiceExt as _;
-    let (runtime, router) = in_process();
+    let InProcess { runtime, emulator, router, fixture } = in_process();
+    emulator.restore(fixture);
     let mut builder = http::Request::builder().method(method).uri(target);
     for (name, value) in headers {
         builder = builder.header(name.as_str(), value.as_str());
@@ -172,40 +202,57 @@ fn shape_names() -> &'static Vec<String> {
     NAMES.get_or_init(|| model().shapes.keys().cloned().collect())
 }
 
-/// `validator`: any JSON against any shape never panics; a VirtualNodeSpec that validates is
+/// `validator`: any JSON against any shape never panics; a value that validates as a
+/// VirtualNodeSpec (selector byte 99, or any byte that is 99 modulo the number of shapes) is
 /// accepted by the emulator.
 pub fn validator(data: &[u8]) {
     let Some((&selector, text)) = data.split_first() else { return };
     let Ok(value) = serde_json::from_slice::<Value>(text) else { return };
     let names = shape_names();
     let shape = &names[usize::from(selector) % names.len()];
-    let _ = crate::validate::validate(model(), shape, &value);
+    let found = crate::validate::validate(model(), shape, &value);
     let _ = crate::validate::normalize(model(), shape, &value);
-    if value.is_object() && violations(model(), "VirtualNodeSpec", &value).is_empty() {
+    if shape == "VirtualNodeSpec" && !found.iter().any(|v| v.rule.is_violation()) {
         accepted_by_emulator(&value);
     }
 }
 
-/// Creates a virtual node with `spec` in the in-process emulator (a mesh made once), expects
-/// 200 with the documented output, then deletes it so state stays bounded.
+/// The faithful emulator without a server around it: for the targets that fuzz something else
+/// and only need the emulator's verdict, so that they link (and libFuzzer scans the coverage of)
+/// no HTTP stack.
+fn emulator_core() -> &'static emulator::Emulator {
+    static EMULATOR: OnceLock<emulator::Emulator> = OnceLock::new();
+    EMULATOR.get_or_init(|| emulator::Emulator::new(model().clone(), EmulatorConfig::default()))
+}
+
+/// Asks [`emulator_core`]; the answer as an [`Exchange`].
+fn call_core(method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> Exchange {
+    let (method_parsed, uri): (http::Method, http::Uri) =
+        (method.parse().expect("a valid method"), target.parse().expect("a valid request target"));
+    let answer = emulator_core().answer(&method_parsed, &uri, headers, Ok(body));
+    let answer_headers = answer.headers.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+    exchange(method, target, headers, body, answer.status, answer_headers, &answer.body)
+}
+
+/// Creates a virtual node with `spec` in the emulator (a mesh made once), expects 200 with the
+/// documented output, then deletes it so state stays bounded.
 fn accepted_by_emulator(spec: &Value) {
     static MESH: OnceLock<()> = OnceLock::new();
     MESH.get_or_init(|| {
-        let body = br#"{"meshName":"validator-mesh"}"#.to_vec();
-        let created = call_in_process("PUT", "/v20190125/meshes", &json_headers(), body).expect("a valid request");
+        let created = call_core("PUT", "/v20190125/meshes", &json_headers(), br#"{"meshName":"validator-mesh"}"#);
         assert!(matches!(created.status(), 200 | 409), "the validator's mesh can be created:\n{created}");
     });
     let body = serde_json::to_vec(&json!({ "virtualNodeName": "fuzz-node", "spec": spec })).expect("serializes");
     let target = "/v20190125/meshes/validator-mesh/virtualNodes";
-    let exchange = call_in_process("PUT", target, &json_headers(), body).expect("a well-formed request");
+    let exchange = call_core("PUT", target, &json_headers(), &body);
     let problems = judge_answer(model(), "PUT", target, &exchange);
-    let deleted = call_in_process("DELETE", "/v20190125/meshes/validator-mesh/virtualNodes/fuzz-node", &[], Vec::new());
+    let deleted = call_core("DELETE", "/v20190125/meshes/validator-mesh/virtualNodes/fuzz-node", &[], b"");
     assert!(
         exchange.status() == 200 && problems.is_empty(),
         "a spec that validates was not accepted:\n{}\n{exchange}",
         problems.join("\n")
     );
-    assert_eq!(deleted.map(|e| e.status()), Some(200), "the node just created can be deleted");
+    assert_eq!(deleted.status(), 200, "the node just created can be deleted");
 }
 
 fn json_headers() -> Vec<(String, String)> {
@@ -486,6 +533,22 @@ mod tests {
         }
     }
 
+    /// What one input does, the next does not see: a finding replays alone.
+    #[test]
+    fn every_emulator_request_input_starts_from_the_fixture() {
+        let node = "/v20190125/meshes/fuzz/virtualNodes/colorgateway-vn";
+        for _ in 0..2 {
+            let deleted = call_in_process("DELETE", node, &[], Vec::new()).unwrap();
+            assert_eq!(deleted.status(), 200, "{deleted}");
+        }
+        let described = call_in_process("GET", node, &[], Vec::new()).unwrap();
+        assert_eq!(described.status(), 200, "{described}");
+        let created = call_in_process("PUT", "/v20190125/meshes", &json_headers(), br#"{"meshName":"other"}"#.to_vec());
+        assert_eq!(created.unwrap().status(), 200);
+        let listed = call_in_process("GET", "/v20190125/meshes", &[], Vec::new()).unwrap();
+        assert_eq!(listed.json().unwrap()["meshes"].as_array().map(Vec::len), Some(1), "{listed}");
+    }
+
     #[test]
     fn the_documented_example_is_a_seed_of_every_request_target() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
@@ -497,6 +560,12 @@ mod tests {
         assert!(violations(model(), "VirtualNodeSpec", &body["spec"]).is_empty());
         let spec = std::fs::read(root.join("endpoint/documented-example-spec.json")).unwrap();
         assert!(matches!(endpoint_case(&spec), Some(EndpointCase::Input(_))));
+        // The validator's copy selects VirtualNodeSpec, so it reaches the emulator.
+        let seed = std::fs::read(root.join("validator/documented-example-spec.bin")).unwrap();
+        let names = shape_names();
+        assert_eq!(names[usize::from(seed[0]) % names.len()], "VirtualNodeSpec");
+        let seed_spec: Value = serde_json::from_slice(&seed[1..]).unwrap();
+        assert_eq!(seed_spec, body["spec"]);
     }
 
     /// The checks the targets make can fail: an emulator answering 500 to malformed JSON is a

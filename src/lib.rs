@@ -16,7 +16,9 @@ pub mod model;
 pub mod probe;
 pub mod profile;
 pub mod property;
+#[cfg(feature = "suite")]
 pub mod report;
+#[cfg(feature = "suite")]
 pub mod suite;
 pub mod target;
 pub mod validate;

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -171,18 +171,41 @@ impl ApiError {
     }
 }
 
-struct App {
+/// The emulator itself, apart from any HTTP server: [`Emulator::answer`] takes a request's parts
+/// and gives the answer. [`router`] serves it with axum; the fuzz targets that need no server
+/// call it directly, so that they link no HTTP stack.
+pub struct Emulator {
     model: Arc<ServiceModel>,
     config: EmulatorConfig,
     bucket: Option<throttle::TokenBucket>,
     store: Mutex<store::Store>,
 }
 
+/// Everything an emulator holds, as [`Emulator::snapshot`] took it.
+#[derive(Debug, Clone)]
+pub struct Snapshot(store::Store);
+
+/// One answer of the emulator, before a server frames it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub status: u16,
+    /// Lower-case names.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
 /// The emulator as an axum router, for serving or for calling in-process.
 pub fn router(model: Arc<ServiceModel>, config: EmulatorConfig) -> axum::Router {
-    let bucket = config.rate_limit.map(throttle::TokenBucket::new);
-    let app = Arc::new(App { model, config, bucket, store: Mutex::new(store::Store::default()) });
-    axum::Router::new().fallback(handle).layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(app)
+    router_of(Arc::new(Emulator::new(model, config)))
+}
+
+/// An axum router serving `emulator`, which the caller keeps a handle on (to snapshot or
+/// restore its state).
+pub fn router_of(emulator: Arc<Emulator>) -> axum::Router {
+    axum::Router::new()
+        .fallback(handle)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(emulator)
 }
 
 /// A running emulator on a loopback port. Dropping it leaves the server running until the
@@ -224,7 +247,7 @@ pub async fn start(model: Arc<ServiceModel>, config: EmulatorConfig, port: u16) 
 }
 
 async fn handle(
-    State(app): State<Arc<App>>,
+    State(emulator): State<Arc<Emulator>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -234,43 +257,75 @@ async fn handle(
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
         .collect();
-    let outcome = match body {
-        Ok(body) => app
-            .authenticate(&method, &uri, &header_pairs, &body)
-            .and_then(|()| app.throttle())
-            .and_then(|()| app.dispatch(&method, &uri, &header_pairs, &body)),
-        Err(rejection) => Err(ApiError::new(
-            ErrorCode::BadRequest,
-            format!("the request body could not be read: {}", rejection.body_text()),
-        )),
-    };
-    match outcome {
-        Ok((status, body)) => app.respond(status, body, None),
-        Err(error) => {
-            let status = app.model.error_status(error.code.as_str()).unwrap_or(error.code.fallback_status());
-            let body = serde_json::to_vec(&json!({ "message": error.message })).expect("serializes");
-            app.respond(status, body, Some(error.code))
+    let body = body.as_deref().map_err(|rejection| rejection.body_text());
+    let answer = emulator.answer(&method, &uri, &header_pairs, body);
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, answer.body).into_response();
+    for (name, value) in answer.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
         }
     }
+    response
 }
 
-impl App {
-    fn respond(&self, status: u16, body: Vec<u8>, error: Option<ErrorCode>) -> Response {
-        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, body).into_response();
-        let headers = response.headers_mut();
-        let content_type = if self.config.has(Deviation::HtmlContentType) { "text/html" } else { "application/json" };
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-            headers.insert("x-amzn-requestid", id);
+impl Emulator {
+    pub fn new(model: Arc<ServiceModel>, config: EmulatorConfig) -> Emulator {
+        let bucket = config.rate_limit.map(throttle::TokenBucket::new);
+        Emulator { model, config, bucket, store: Mutex::new(store::Store::default()) }
+    }
+
+    /// A copy of everything the emulator holds (meshes, nodes, tags, client tokens).
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot(self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
+    }
+
+    /// Puts back what [`Emulator::snapshot`] took: a fuzz target answers every input from the
+    /// same state, so that a finding replays alone.
+    pub fn restore(&self, snapshot: &Snapshot) {
+        let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Most inputs change nothing: then there is nothing to put back.
+        if store.generation != snapshot.0.generation {
+            *store = snapshot.0.clone();
         }
+    }
+
+    /// Answers one request; `body` is the request body, or why it could not be read.
+    pub fn answer(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &[(String, String)],
+        body: Result<&[u8], String>,
+    ) -> Answer {
+        let outcome = match body {
+            Ok(body) => self
+                .authenticate(method, uri, headers, body)
+                .and_then(|()| self.throttle())
+                .and_then(|()| self.dispatch(method, uri, headers, body)),
+            Err(unreadable) => {
+                Err(ApiError::new(ErrorCode::BadRequest, format!("the request body could not be read: {unreadable}")))
+            }
+        };
+        match outcome {
+            Ok((status, body)) => self.respond(status, body, None),
+            Err(error) => {
+                let status = self.model.error_status(error.code.as_str()).unwrap_or(error.code.fallback_status());
+                let body = serde_json::to_vec(&json!({ "message": error.message })).expect("serializes");
+                self.respond(status, body, Some(error.code))
+            }
+        }
+    }
+
+    fn respond(&self, status: u16, body: Vec<u8>, error: Option<ErrorCode>) -> Answer {
+        let content_type = if self.config.has(Deviation::HtmlContentType) { "text/html" } else { "application/json" };
+        let mut headers = vec![("content-type", content_type.to_string()), ("x-amzn-requestid", store::random_id())];
         if let Some(code) = error
             && !self.config.has(Deviation::NoErrorTypeHeader)
-            && let Ok(value) = HeaderValue::from_str(code.as_str())
         {
-            headers.insert("x-amzn-errortype", value);
+            headers.push(("x-amzn-errortype", code.as_str().to_string()));
         }
-        response
+        Answer { status, headers, body }
     }
 
     /// With `--verify-sigv4`, a request must carry a valid SigV4 signature for this region.
@@ -346,7 +401,7 @@ impl App {
         let output = {
             let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let config = &self.config;
-            match op.name.as_str() {
+            let output = match op.name.as_str() {
                 "CreateMesh" => store.create_mesh(config, model, &input),
                 "DescribeMesh" => store.describe_mesh(config, &input),
                 "DeleteMesh" => store.delete_mesh(config, &input),
@@ -359,7 +414,12 @@ impl App {
                 other => {
                     Err(ApiError::new(ErrorCode::UnknownOperation, format!("the emulator does not implement {other}")))
                 }
+            };
+            // A refused request changes nothing (see `store`); reads change nothing either.
+            if output.is_ok() && method != Method::GET {
+                store.generation += 1;
             }
+            output
         }?;
         let output = self.deviate(&op.name, output);
         Ok((op.http.response_code, wire::encode_output(model, op, &output)))

@@ -24,7 +24,7 @@ struct TokenRecord {
     uid: String,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Mesh {
     data: Value,
     nodes: BTreeMap<String, Value>,
@@ -33,11 +33,19 @@ struct Mesh {
     node_tags: BTreeMap<String, Value>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Store {
     meshes: BTreeMap<String, Mesh>,
     /// Keyed by (operation, client token): tokens are scoped to the account and operation.
     tokens: HashMap<(&'static str, String), TokenRecord>,
+    /// Counts the requests that changed something; a snapshot whose count matches is the state.
+    pub(super) generation: u64,
+}
+
+/// A version-4 UUID for request ids and resource uids. They need to be unique, not secret:
+/// fastrand's per-thread generator spares a system call per answer.
+pub fn random_id() -> String {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid().to_string()
 }
 
 fn now_epoch_seconds() -> f64 {
@@ -76,7 +84,7 @@ impl Store {
             "lastUpdatedAt": now,
             "meshOwner": config.account_id,
             "resourceOwner": config.account_id,
-            "uid": uuid::Uuid::new_v4().to_string(),
+            "uid": random_id(),
             "version": 1,
         })
     }
@@ -185,7 +193,7 @@ impl Store {
         {
             let mut node = node.clone();
             if config.has(Deviation::NewUidOnReplay) {
-                node["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+                node["metadata"]["uid"] = json!(random_id());
             }
             return Ok(json!({ "virtualNode": node }));
         }
@@ -237,7 +245,7 @@ impl Store {
         })?;
         let mut node = node.clone();
         if config.has(Deviation::ReadbackDiffers) {
-            node["metadata"]["uid"] = json!(uuid::Uuid::new_v4().to_string());
+            node["metadata"]["uid"] = json!(random_id());
         }
         Ok(json!({ "virtualNode": node }))
     }
