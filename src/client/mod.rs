@@ -352,11 +352,12 @@ impl Client {
         };
         let mut headers = request.headers.clone();
         headers.push(("host".to_string(), host));
-        let mut credentials = self.config.credentials.clone();
+        let mut credentials = std::borrow::Cow::Borrowed(&self.config.credentials);
         let (mut service, mut time) = (self.model.metadata.signing_name.as_str(), SystemTime::now());
         match tamper {
             Some(Tamper::WrongSecret) => {
-                credentials.secret_access_key = format!("wrong-{}", credentials.secret_access_key)
+                let secret = format!("wrong-{}", credentials.secret_access_key);
+                credentials.to_mut().secret_access_key = secret;
             }
             Some(Tamper::OtherService) => service = "s3",
             Some(Tamper::StaleDate) => time -= Duration::from_secs(15 * 60),
