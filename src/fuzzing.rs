@@ -436,7 +436,8 @@ pub enum Finding {
 }
 
 /// Reads a finding: a JSON CreateVirtualNode input (a proptest counterexample), a JSON spec or
-/// any `endpoint` artifact, or an `emulator_request` artifact that is a CreateVirtualNode call.
+/// any `endpoint` artifact, an `emulator_request` artifact that is a CreateVirtualNode call, or a
+/// `validator` artifact that is a VirtualNodeSpec.
 pub fn read_finding(data: &[u8]) -> Result<Finding, String> {
     if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(data)
         && (object.contains_key("virtualNodeName") || object.contains_key("spec") && object.contains_key("meshName"))
@@ -457,6 +458,23 @@ pub fn read_finding(data: &[u8]) -> Result<Finding, String> {
                 op.name
             )),
             None => Err(format!("the finding is {method} {path}, which no operation routes; it needs no scenario")),
+        };
+    }
+    // A `validator` artifact: a selector byte, then JSON. (Not 0xff, which marks an `endpoint`
+    // raw body, nor JSON as a whole, which is an `endpoint` spec: ` {}` is one.)
+    if let Some((&selector, text)) = data.split_first()
+        && selector != 0xff
+        && serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err()
+        && let Ok(value) = serde_json::from_slice::<Value>(text)
+    {
+        let names = shape_names();
+        let shape = &names[usize::from(selector) % names.len()];
+        return if shape == "VirtualNodeSpec" {
+            Ok(Finding::Input(json!({ "virtualNodeName": "fuzz-node", "spec": value })))
+        } else {
+            Err(format!(
+                "the finding is a `validator` input against {shape}: a crash of the validator itself, not of a target; replay it with `cargo fuzz run validator ARTIFACT`"
+            ))
         };
     }
     match endpoint_case(data) {
@@ -605,6 +623,17 @@ mod tests {
         assert_eq!(raw, Finding::RawBody("{\"spec\":".to_string()));
         assert!(raw.scenario("malformed").contains("When I send CreateVirtualNode with this body:"));
         assert!(read_finding(b"GET /v20190125/meshes\n\n").unwrap_err().contains("ListMeshes"));
+
+        let mut spec = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/validator/grpc-listener.bin"),
+        )
+        .unwrap();
+        let finding = read_finding(&spec).unwrap();
+        assert!(matches!(&finding, Finding::Input(input) if input["spec"]["listeners"].is_array()), "{finding:?}");
+        assert_eq!(finding.expected(), "success");
+        assert!(matches!(read_finding(b" {}"), Ok(Finding::Input(input)) if input["spec"] == json!({})));
+        spec[0] = 86; // TagRef: a crash there is the validator's own, not a target's
+        assert!(read_finding(&spec).unwrap_err().contains("against TagRef"));
     }
 
     #[test]
