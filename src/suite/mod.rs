@@ -107,7 +107,8 @@ impl SuiteContext {
         uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
     }
 
-    /// Records a scenario skipped because its precondition is not declared, and says why.
+    /// Records a scenario skipped because its precondition is not declared, with why (the
+    /// progress writer shows it).
     fn record_skip(
         &self,
         feature: &cucumber::gherkin::Feature,
@@ -120,7 +121,6 @@ impl SuiteContext {
         if results.iter().any(|r| r.location == location) {
             return;
         }
-        println!("skipped: {} ({location}): {reason}", scenario.name);
         results.push(ScenarioResult {
             feature: feature.name.clone(),
             scenario: scenario.name.clone(),

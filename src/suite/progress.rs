@@ -1,6 +1,6 @@
 //! What a run shows while it goes: on a terminal, a progress bar (scenarios done of all, failures
-//! so far, time elapsed); elsewhere (CI logs), plain lines: one per failed scenario and one at
-//! every tenth of the run. The full account comes at the end and in the reports.
+//! so far, time elapsed); elsewhere (CI logs), plain lines: one per failed or skipped scenario and
+//! one at every tenth of the run. On a terminal those lines print above the bar, never on it. The full account comes at the end and in the reports.
 
 use std::io::IsTerminal as _;
 use std::time::{Duration, Instant};
@@ -57,11 +57,13 @@ impl Progress {
         let failed = ran.iter().filter(|r| r.outcome == Outcome::Failed).count();
         let fresh: Vec<String> = results[self.shown.min(results.len())..]
             .iter()
-            .filter(|r| r.outcome == Outcome::Failed)
-            .map(|r| {
+            .filter_map(|r| {
+                if let Some(reason) = &r.skip_reason {
+                    return Some(format!("skipped: {} ({}): {reason}", r.scenario, r.location));
+                }
                 let ids: Vec<&str> = r.failures.iter().flat_map(|s| s.failures.iter().map(|f| f.id.as_str())).collect();
                 let ids = if ids.is_empty() { "a step failed".to_string() } else { ids.join(", ") };
-                format!("FAILED {} ({}): {ids}", r.scenario, r.location)
+                (r.outcome == Outcome::Failed).then(|| format!("FAILED {} ({}): {ids}", r.scenario, r.location))
             })
             .collect();
         self.shown = results.len();
