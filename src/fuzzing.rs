@@ -376,7 +376,9 @@ pub fn arbitrary_value(
 }
 
 /// What `endpoint` sends for one input: a JSON object is the spec as it is; a first byte of 0xff
-/// makes the rest a raw body; anything else is read by [`arbitrary_input`].
+/// makes the rest a raw body; anything else is read by [`arbitrary_input`], and one such input in
+/// eight (a first byte that is a multiple of 8) is sent cut short, a proper prefix of its JSON
+/// (the second byte says where), so that malformed bodies come from every corner of the corpus.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EndpointCase {
     Input(Value),
@@ -390,7 +392,15 @@ pub fn endpoint_case(data: &[u8]) -> Option<EndpointCase> {
     if let Some((&0xff, rest)) = data.split_first() {
         return Some(EndpointCase::RawBody(rest.to_vec()));
     }
-    arbitrary_input(&mut Unstructured::new(data)).ok().map(EndpointCase::Input)
+    let input = arbitrary_input(&mut Unstructured::new(data)).ok()?;
+    if let [first, second, ..] = data
+        && first % 8 == 0
+    {
+        let body = serde_json::to_vec(&input).expect("a JSON value serializes");
+        let cut = body.len() * usize::from(*second) / 256;
+        return Some(EndpointCase::RawBody(body[..cut].to_vec()));
+    }
+    Some(EndpointCase::Input(input))
 }
 
 /// Sends one case to a live target, in `mesh`, and judges the answer: a 5xx, a malformed or
@@ -632,6 +642,10 @@ mod tests {
         assert!(matches!(&finding, Finding::Input(input) if input["spec"]["listeners"].is_array()), "{finding:?}");
         assert_eq!(finding.expected(), "success");
         assert!(matches!(read_finding(b" {}"), Ok(Finding::Input(input)) if input["spec"] == json!({})));
+        // A first byte that is a multiple of 8: the structured request, cut short.
+        let Some(EndpointCase::RawBody(cut)) = endpoint_case(&[8, 128, 1, 2, 3, 4, 5, 6, 7]) else { panic!() };
+        assert!(serde_json::from_slice::<Value>(&cut).is_err(), "{}", String::from_utf8_lossy(&cut));
+        assert!(matches!(endpoint_case(&[9, 128, 1, 2, 3, 4, 5, 6, 7]), Some(EndpointCase::Input(_))));
         spec[0] = 86; // TagRef: a crash there is the validator's own, not a target's
         assert!(read_finding(&spec).unwrap_err().contains("against TagRef"));
     }
