@@ -91,20 +91,10 @@ fn in_process() -> &'static InProcess {
         let emulator = Arc::new(emulator::Emulator::new(model().clone(), EmulatorConfig::default()));
         // Every input meets mesh `fuzz` holding the documented example's node: describes,
         // deletes, lists and replays find something, and no input sees what another left.
-        let mesh = emulator.answer(
-            &http::Method::PUT,
-            &"/v20190125/meshes".parse().expect("a valid target"),
-            &json_headers(),
-            Ok(br#"{"meshName":"fuzz"}"#),
-        );
+        let mesh = ask(&emulator, "PUT", "/v20190125/meshes", &json_headers(), br#"{"meshName":"fuzz"}"#);
         let (method, target, headers, body) = parse_request(FIXTURE_NODE.as_bytes());
-        let node = emulator.answer(
-            &method.parse().expect("a valid method"),
-            &target.parse().expect("a valid target"),
-            &headers,
-            Ok(&body),
-        );
-        assert_eq!((mesh.status, node.status), (200, 200), "the fixture can be created: {mesh:?} {node:?}");
+        let node = ask(&emulator, &method, &target, &headers, &body);
+        assert_eq!((mesh.status(), node.status()), (200, 200), "the fixture can be created:\n{mesh}\n{node}");
         let fixture = emulator.snapshot();
         InProcess { runtime, router: emulator::router_of(emulator.clone()), emulator, fixture }
     })
@@ -227,9 +217,20 @@ fn emulator_core() -> &'static emulator::Emulator {
 
 /// Asks [`emulator_core`]; the answer as an [`Exchange`].
 fn call_core(method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -> Exchange {
+    ask(emulator_core(), method, target, headers, body)
+}
+
+/// Asks an emulator directly (no server); the answer as an [`Exchange`].
+fn ask(
+    emulator: &emulator::Emulator,
+    method: &str,
+    target: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Exchange {
     let (method_parsed, uri): (http::Method, http::Uri) =
         (method.parse().expect("a valid method"), target.parse().expect("a valid request target"));
-    let answer = emulator_core().answer(&method_parsed, &uri, headers, Ok(body));
+    let answer = emulator.answer(&method_parsed, &uri, headers, Ok(body));
     let answer_headers = answer.headers.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     exchange(method, target, headers, body, answer.status, answer_headers, &answer.body)
 }
