@@ -475,6 +475,25 @@ fn failures_of(
     let mut out = Vec::new();
     for step in &result.failures {
         let reproduce = step.exchange.as_ref().map(|e| reproduce(e, recorded_endpoint, endpoint, region));
+        // What every failure of this step shares; each entry fills in the rest.
+        let located = Failure {
+            check_id: String::new(),
+            bucket: String::new(),
+            severity: Severity::Must,
+            area,
+            scenario: result.scenario.clone(),
+            location: result.location.clone(),
+            step: step.step.clone(),
+            path: String::new(),
+            rule: String::new(),
+            expected: String::new(),
+            actual: String::new(),
+            hint: None,
+            error: None,
+            expected_by: None,
+            exchange: step.exchange.clone(),
+            reproduce,
+        };
         let mut entries: Vec<Failure> = step
             .failures
             .iter()
@@ -497,18 +516,12 @@ fn failures_of(
                     bucket,
                     severity: check.severity,
                     area: check_area(&check.id, area),
-                    scenario: result.scenario.clone(),
-                    location: result.location.clone(),
-                    step: step.step.clone(),
                     path: check.path.clone(),
                     rule: check.rule.clone(),
                     expected: check.expected.clone(),
                     actual: check.actual.clone(),
                     hint: check.hint.clone(),
-                    error: None,
-                    expected_by: None,
-                    exchange: step.exchange.clone(),
-                    reproduce: reproduce.clone(),
+                    ..located.clone()
                 }
             })
             .collect();
@@ -516,20 +529,11 @@ fn failures_of(
             entries.push(Failure {
                 check_id: "harness.error".to_string(),
                 bucket: "harness.error".to_string(),
-                severity: Severity::Must,
-                area,
-                scenario: result.scenario.clone(),
-                location: result.location.clone(),
-                step: step.step.clone(),
-                path: String::new(),
                 rule: "the request completes and the step runs to its end".to_string(),
                 expected: "an answer".to_string(),
                 actual: error.clone(),
-                hint: None,
                 error: Some(error.clone()),
-                expected_by: None,
-                exchange: step.exchange.clone(),
-                reproduce,
+                ..located
             });
         }
         out.extend(entries);
