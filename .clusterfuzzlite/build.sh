@@ -7,5 +7,6 @@ cargo fuzz build -O
 release=target/x86_64-unknown-linux-gnu/release
 for target in emulator_request validator error_parsing response_check; do
   cp "$release/$target" "$OUT/"
+  cp appmesh.dict "$OUT/$target.dict"
   (cd "corpus/$target" && zip -q "$OUT/${target}_seed_corpus.zip" ./*)
 done

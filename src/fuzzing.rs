@@ -437,6 +437,67 @@ pub async fn endpoint_send(client: &Client, mesh: &str, case: &EndpointCase) -> 
     if problems.is_empty() { Ok(()) } else { Err((problems.join("\n"), Some(exchange))) }
 }
 
+/// Where the libFuzzer dictionary lives, relative to the repository.
+pub const DICTIONARY_PATH: &str = "fuzz/appmesh.dict";
+
+/// A libFuzzer dictionary made from the model: member names as JSON keys, enum values as JSON
+/// strings, the literal pieces of every request URI, the names of query and header members, and
+/// the error codes. Mutations that insert whole tokens reach deep shapes and enum branches sooner
+/// than byte flips do. `cargo test` fails when [`DICTIONARY_PATH`] is not what this makes.
+pub fn dictionary(model: &ServiceModel) -> String {
+    let mut entries = std::collections::BTreeSet::new();
+    let mut add = |token: String| {
+        entries.insert(token);
+    };
+    for shape in model.shapes.values() {
+        match &shape.kind {
+            ShapeKind::Structure(structure) => {
+                for member in &structure.members {
+                    match member.location {
+                        crate::model::Location::Body => add(format!("\"{}\":", member.name)),
+                        crate::model::Location::Uri => {}
+                        _ => add(member.location_name.clone()),
+                    }
+                }
+                if structure.error.is_some() {
+                    add(shape.name.clone());
+                }
+            }
+            ShapeKind::String { enum_values: Some(values), .. } => {
+                for value in values {
+                    add(format!("\"{value}\""));
+                }
+            }
+            _ => {}
+        }
+    }
+    for op in model.operations.values() {
+        add(op.http.method.clone());
+        let path = op.http.request_uri.split('?').next().unwrap_or_default();
+        for piece in path.split('/').filter(|p| !p.is_empty() && !p.starts_with('{')) {
+            add(format!("/{piece}"));
+        }
+    }
+    for header in ["content-type", "application/json", "x-amzn-errortype", "x-amzn-requestid"] {
+        add(header.to_string());
+    }
+    let mut out = String::from(
+        "# Generated from the contract model by `UPDATE_FUZZ_DICT=1 cargo test --lib fuzzing::tests::the_dictionary_is_current`; do not edit.\n",
+    );
+    for entry in entries {
+        let escaped: String = entry
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' => format!("\\{}", b as char),
+                0x20..=0x7e => (b as char).to_string(),
+                _ => format!("\\x{b:02X}"),
+            })
+            .collect();
+        out.push_str(&format!("\"{escaped}\"\n"));
+    }
+    out
+}
+
 /// What a finding (a fuzz artifact or a shrunk proptest case) asks of CreateVirtualNode.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Finding {
@@ -649,6 +710,23 @@ mod tests {
         assert!(matches!(endpoint_case(&[9, 128, 1, 2, 3, 4, 5, 6, 7]), Some(EndpointCase::Input(_))));
         spec[0] = 86; // TagRef: a crash there is the validator's own, not a target's
         assert!(read_finding(&spec).unwrap_err().contains("against TagRef"));
+    }
+
+    /// The committed dictionary is what the model makes; `UPDATE_FUZZ_DICT=1` rewrites it.
+    #[test]
+    fn the_dictionary_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DICTIONARY_PATH);
+        let made = dictionary(model());
+        if std::env::var_os("UPDATE_FUZZ_DICT").is_some() {
+            std::fs::write(&path, &made).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == made,
+            "{DICTIONARY_PATH} is stale: run `UPDATE_FUZZ_DICT=1 cargo test --lib fuzzing::tests::the_dictionary_is_current`"
+        );
+        assert!(made.contains("\"\\\"listeners\\\":\"\n") && made.contains("\"\\\"grpc\\\"\"\n"), "{made}");
+        assert!(made.contains("\"/virtualNodes\"\n") && made.contains("\"BadRequestException\"\n"), "{made}");
     }
 
     #[test]
