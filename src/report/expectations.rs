@@ -116,26 +116,12 @@ impl Expectation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Severity;
 
     fn failure(check_id: &str, bucket: &str) -> Failure {
         Failure {
             check_id: check_id.to_string(),
             bucket: bucket.to_string(),
-            severity: Severity::Must,
-            area: "shape",
-            scenario: "A scenario".to_string(),
-            location: "features/a.feature:3".to_string(),
-            step: "Then x".to_string(),
-            path: String::new(),
-            rule: String::new(),
-            expected: String::new(),
-            actual: String::new(),
-            hint: None,
-            error: None,
-            expected_by: None,
-            exchange: None,
-            reproduce: None,
+            ..Failure::located("shape", "A scenario", "features/a.feature:3", "Then x")
         }
     }
 

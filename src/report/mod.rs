@@ -239,6 +239,31 @@ pub struct Failure {
     pub reproduce: Option<String>,
 }
 
+impl Failure {
+    /// A failure placed in a scenario's step, with no check, exchange or reproduction filled in
+    /// yet: callers complete it with struct update syntax.
+    pub fn located(area: &'static str, scenario: &str, location: &str, step: &str) -> Failure {
+        Failure {
+            check_id: String::new(),
+            bucket: String::new(),
+            severity: Severity::Must,
+            area,
+            scenario: scenario.to_string(),
+            location: location.to_string(),
+            step: step.to_string(),
+            path: String::new(),
+            rule: String::new(),
+            expected: String::new(),
+            actual: String::new(),
+            hint: None,
+            error: None,
+            expected_by: None,
+            exchange: None,
+            reproduce: None,
+        }
+    }
+}
+
 /// Failures that share a cause: the same check on the same member, or the same check in every
 /// scenario of one generated rule (a target that checks no bounds fails every bound scenario
 /// alike).
@@ -477,22 +502,9 @@ fn failures_of(
         let reproduce = step.exchange.as_ref().map(|e| reproduce(e, recorded_endpoint, endpoint, region));
         // What every failure of this step shares; each entry fills in the rest.
         let located = Failure {
-            check_id: String::new(),
-            bucket: String::new(),
-            severity: Severity::Must,
-            area,
-            scenario: result.scenario.clone(),
-            location: result.location.clone(),
-            step: step.step.clone(),
-            path: String::new(),
-            rule: String::new(),
-            expected: String::new(),
-            actual: String::new(),
-            hint: None,
-            error: None,
-            expected_by: None,
             exchange: step.exchange.clone(),
             reproduce,
+            ..Failure::located(area, &result.scenario, &result.location, &step.step)
         };
         let mut entries: Vec<Failure> = step
             .failures
