@@ -623,6 +623,14 @@ mod tests {
         }
     }
 
+    /// The validator's acceptance check can fail: a spec the emulator refuses (port 0 is below the
+    /// documented minimum) is reported.
+    #[test]
+    #[should_panic(expected = "a spec that validates was not accepted")]
+    fn a_refused_spec_is_a_validator_finding() {
+        accepted_by_emulator(&json!({ "listeners": [{ "portMapping": { "port": 0, "protocol": "http" } }] }));
+    }
+
     /// What one input does, the next does not see: a finding replays alone.
     #[test]
     fn every_emulator_request_input_starts_from_the_fixture() {
