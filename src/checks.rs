@@ -4,7 +4,9 @@
 //!
 //! Severity: MUST for what the documented request/response syntax, the model and the error table
 //! say; SHOULD for behaviour documented elsewhere (the sample response, the AWS protocol
-//! conventions).
+//! conventions); INFO for a point where the sources disagree or AWS's behaviour is not known,
+//! which never fails a target. Every failure names its source: an id of the model's sources table
+//! (see [`crate::model::provenance`]).
 
 use std::fmt;
 
@@ -12,8 +14,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::client::Exchange;
+use crate::model::provenance::source;
 use crate::model::{Operation, ServiceModel};
-use crate::validate::{describe, drop_nulls, normalize, violations};
+use crate::validate::{comparable, describe, normalize, violations};
 use crate::wire;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -21,6 +24,9 @@ use crate::wire;
 pub enum Severity {
     Must,
     Should,
+    /// Sources disagree, or AWS's behaviour is unknown: reported, never a failure (unless
+    /// `--strict-docs` asks for the documentation's reading).
+    Info,
 }
 
 impl fmt::Display for Severity {
@@ -28,6 +34,7 @@ impl fmt::Display for Severity {
         f.write_str(match self {
             Severity::Must => "MUST",
             Severity::Should => "SHOULD",
+            Severity::Info => "INFO",
         })
     }
 }
@@ -38,6 +45,9 @@ pub struct CheckFailure {
     /// Stable id, for example `metadata.version` or `shape.required`.
     pub id: String,
     pub severity: Severity,
+    /// The source the rule comes from: an id of the model's sources table, for example
+    /// `sdk-model` or `api-reference`.
+    pub source: String,
     /// The member path in the response, for example `metadata.createdAt`; empty for the whole.
     pub path: String,
     /// The rule and where it comes from.
@@ -48,10 +58,12 @@ pub struct CheckFailure {
 }
 
 impl CheckFailure {
-    /// A failure without a hint (set `hint` on the result for one).
+    /// A failure without a hint (set `hint` on the result for one); `source` is an id of the
+    /// model's sources table.
     pub fn new(
         id: &str,
         severity: Severity,
+        source: &str,
         path: &str,
         rule: &str,
         expected: impl Into<String>,
@@ -60,6 +72,7 @@ impl CheckFailure {
         CheckFailure {
             id: id.to_string(),
             severity,
+            source: source.to_string(),
             path: path.to_string(),
             rule: rule.to_string(),
             expected: expected.into(),
@@ -76,6 +89,7 @@ impl fmt::Display for CheckFailure {
             writeln!(f, "  --> member: {}", self.path)?;
         }
         writeln!(f, "  rule:     {}", self.rule)?;
+        writeln!(f, "  source:   {}", self.source)?;
         writeln!(f, "  expected: {}", self.expected)?;
         write!(f, "  actual:   {}", self.actual)?;
         if let Some(hint) = &self.hint {
@@ -103,6 +117,7 @@ pub fn check_success(model: &ServiceModel, op: &Operation, exchange: &Exchange) 
         let mut failure = CheckFailure::new(
             "http.status",
             Severity::Must,
+            source::SDK_MODEL,
             "",
             &format!("{} answers {expected} on success (model: http.responseCode)", op.name),
             expected.to_string(),
@@ -119,6 +134,7 @@ pub fn check_success(model: &ServiceModel, op: &Operation, exchange: &Exchange) 
         None => failures.push(CheckFailure::new(
             "shape.json",
             Severity::Must,
+            source::AWS_RESTJSON1,
             "",
             &format!("the {} response body is JSON", op.name),
             format!("a JSON {shape}"),
@@ -137,6 +153,7 @@ pub fn shape_failures(model: &ServiceModel, shape: &str, body: &Value) -> Vec<Ch
             let mut failure = CheckFailure::new(
                 &format!("shape.{}", v.rule),
                 Severity::Must,
+                source::SDK_MODEL,
                 &v.path,
                 &format!("the response validates against {shape} (model: {} rule)", v.rule),
                 v.expected,
@@ -157,6 +174,7 @@ fn check_content_type(exchange: &Exchange) -> Vec<CheckFailure> {
     vec![CheckFailure::new(
         "http.content-type",
         Severity::Should,
+        source::AWS_RESTJSON1,
         "",
         "restJson1 responses carry content-type application/json",
         "application/json",
@@ -192,8 +210,15 @@ pub fn check_error(model: &ServiceModel, exchange: &Exchange, expected_code: &st
     if expected_status.is_some_and(|s| s != exchange.status())
         || found_code.as_deref().is_some_and(|c| c != expected_code)
     {
-        let mut failure =
-            CheckFailure::new("error.status", Severity::Must, "", &rule, expected, status_and_code(exchange));
+        let mut failure = CheckFailure::new(
+            "error.status",
+            Severity::Must,
+            source::SDK_MODEL,
+            "",
+            &rule,
+            expected,
+            status_and_code(exchange),
+        );
         failure.hint = exchange
             .json()
             .and_then(|b| b.get("message").and_then(Value::as_str).map(|m| format!("the target said: {m}")));
@@ -212,6 +237,7 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
         (None, _) => failures.push(CheckFailure::new(
             "error.x-amzn-ErrorType",
             Severity::Should,
+            source::AWS_RESTJSON1,
             "",
             "restJson1 errors name their code in the x-amzn-ErrorType header",
             expected_code.map_or("an x-amzn-ErrorType header".to_string(), |c| format!("x-amzn-ErrorType: {c}")),
@@ -220,6 +246,7 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
         (Some(found), Some(expected)) if found != expected => failures.push(CheckFailure::new(
             "error.x-amzn-ErrorType",
             Severity::Must,
+            source::AWS_RESTJSON1,
             "",
             "the x-amzn-ErrorType header names the documented error",
             expected.to_string(),
@@ -237,6 +264,7 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
         Some(body) => failures.push(CheckFailure::new(
             "error.message",
             Severity::Must,
+            source::SDK_MODEL,
             "message",
             "error bodies carry a string message (model: message member of every error shape)",
             "a JSON object with a string message",
@@ -245,6 +273,7 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
         None => failures.push(CheckFailure::new(
             "error.message",
             Severity::Must,
+            source::SDK_MODEL,
             "message",
             "error bodies are JSON with a string message",
             "a JSON object with a string message",
@@ -286,6 +315,7 @@ pub fn check_created_node(
         failures.push(CheckFailure::new(
             "metadata.arn",
             Severity::Should,
+            source::IAM_REFERENCE,
             "metadata.arn",
             "arn:aws:appmesh:{region}:{account}:mesh/{mesh}/virtualNode/{name} (documented sample response)",
             expected_arn,
@@ -296,24 +326,45 @@ pub fn check_created_node(
         failures.push(CheckFailure::new(
             "metadata.version",
             Severity::Should,
+            source::API_REFERENCE,
             "metadata.version",
             "a newly created resource is at version 1 (documented sample response)",
             "1",
             describe(&metadata["version"]),
         ));
     }
-    let created = metadata["createdAt"].as_f64();
-    let updated = metadata["lastUpdatedAt"].as_f64();
-    match created {
-        Some(created) if (created - ctx.now).abs() > 300.0 => failures.push(CheckFailure::new(
+    // A timestamp that is absent or not a number cannot be judged against the clock: that is a
+    // failure of its own, never a silent pass.
+    let timestamp = |member: &str, failures: &mut Vec<CheckFailure>| {
+        let value = &metadata[member];
+        let number = value.as_f64();
+        if number.is_none() {
+            failures.push(CheckFailure::new(
+                &format!("metadata.{member}"),
+                Severity::Must,
+                source::AWS_RESTJSON1,
+                &format!("metadata.{member}"),
+                &format!("{member} is a timestamp, sent as epoch seconds (a JSON number)"),
+                "a JSON number of epoch seconds",
+                if value.is_null() { "absent".to_string() } else { describe(value) },
+            ));
+        }
+        number
+    };
+    let created = timestamp("createdAt", &mut failures);
+    let updated = timestamp("lastUpdatedAt", &mut failures);
+    if let Some(created) = created
+        && (created - ctx.now).abs() > 300.0
+    {
+        failures.push(CheckFailure::new(
             "metadata.createdAt",
             Severity::Should,
+            source::API_REFERENCE,
             "metadata.createdAt",
             "createdAt is the creation time, in epoch seconds, within 5 minutes of the local clock",
             format!("within 300 s of {:.3}", ctx.now),
             format!("{created} ({:+.0} s)", created - ctx.now),
-        )),
-        _ => {}
+        ));
     }
     if let (Some(created), Some(updated)) = (created, updated)
         && updated < created
@@ -321,6 +372,7 @@ pub fn check_created_node(
         failures.push(CheckFailure::new(
             "metadata.lastUpdatedAt",
             Severity::Should,
+            source::API_REFERENCE,
             "metadata.lastUpdatedAt",
             "lastUpdatedAt is not before createdAt",
             format!(">= {created}"),
@@ -335,6 +387,7 @@ pub fn check_created_node(
             failures.push(CheckFailure::new(
                 &format!("metadata.{owner}"),
                 Severity::Should,
+                source::API_REFERENCE,
                 &format!("metadata.{owner}"),
                 "owners are 12-digit AWS account ids (the caller's account for a mesh it owns)",
                 account.map_or("a 12-digit account id".to_string(), str::to_string),
@@ -346,6 +399,7 @@ pub fn check_created_node(
         failures.push(CheckFailure::new(
             "metadata.uid",
             Severity::Should,
+            source::API_REFERENCE,
             "metadata.uid",
             "every resource has a non-empty uid",
             "a non-empty string",
@@ -356,6 +410,7 @@ pub fn check_created_node(
         failures.push(CheckFailure::new(
             "status.status",
             Severity::Must,
+            source::SDK_MODEL,
             "status.status",
             "a newly created virtual node is ACTIVE (model: VirtualNodeStatusCode)",
             "\"ACTIVE\"",
@@ -367,6 +422,7 @@ pub fn check_created_node(
             failures.push(CheckFailure::new(
                 &format!("echo.{member}"),
                 Severity::Must,
+                source::API_REFERENCE,
                 member,
                 "the response names the resource that was created",
                 format!("{sent_value:?}"),
@@ -374,12 +430,13 @@ pub fn check_created_node(
             ));
         }
     }
-    let sent_spec = normalize(model, "VirtualNodeSpec", sent.spec);
-    let echoed_spec = normalize(model, "VirtualNodeSpec", &data["spec"]);
+    let sent_spec = comparable(&normalize(model, "VirtualNodeSpec", sent.spec));
+    let echoed_spec = comparable(&normalize(model, "VirtualNodeSpec", &data["spec"]));
     for (path, expected, actual) in json_differences("spec", &sent_spec, &echoed_spec) {
         failures.push(CheckFailure::new(
             "echo.spec",
             Severity::Must,
+            source::API_REFERENCE,
             &path,
             "the response echoes the spec that was sent (null members dropped)",
             expected,
@@ -402,12 +459,13 @@ fn arn_matches(arn: &str, expected: &str) -> bool {
 
 /// A readback (DescribeVirtualNode) returns the same resource as the create did.
 pub fn check_readback(operation: &str, created: &Value, readback: &Value) -> Vec<CheckFailure> {
-    json_differences("", &drop_nulls(created), &drop_nulls(readback))
+    json_differences("", &comparable(created), &comparable(readback))
         .into_iter()
         .map(|(path, expected, actual)| {
             CheckFailure::new(
                 &format!("readback.{operation}"),
                 Severity::Should,
+                source::API_REFERENCE,
                 &path,
                 &format!("{operation} returns the VirtualNodeData the create returned"),
                 expected,
@@ -429,8 +487,8 @@ pub fn check_echo(model: &ServiceModel, op: &Operation, sent: &Value, data: &Val
         if sent[&member.name].is_null() {
             continue;
         }
-        let sent_value = normalize(model, &member.target, &sent[&member.name]);
-        let echoed = normalize(model, &out_member.target, &data[&member.name]);
+        let sent_value = comparable(&normalize(model, &member.target, &sent[&member.name]));
+        let echoed = comparable(&normalize(model, &out_member.target, &data[&member.name]));
         for (path, expected, actual) in json_differences(&member.name, &sent_value, &echoed) {
             if expected == "absent" {
                 continue; // a member the service added
@@ -438,6 +496,7 @@ pub fn check_echo(model: &ServiceModel, op: &Operation, sent: &Value, data: &Val
             failures.push(CheckFailure::new(
                 &format!("echo.{}", member.name),
                 Severity::Must,
+                source::API_REFERENCE,
                 &path,
                 "the response echoes what was sent (members the service adds are allowed)",
                 expected,
@@ -460,6 +519,7 @@ pub fn check_replay(first: &Value, replay: &Value) -> Vec<CheckFailure> {
         failures.push(CheckFailure::new(
             &format!("idempotency.{member}"),
             Severity::Must,
+            source::API_REFERENCE,
             &format!("metadata.{member}"),
             "a reused client token with the same request returns the resource the first request created",
             short(expected),
@@ -479,6 +539,7 @@ pub fn check_listed(model: &ServiceModel, created: &Value, listed: &Value) -> Ve
         return vec![CheckFailure::new(
             "readback.ListVirtualNodes",
             Severity::Must,
+            source::API_REFERENCE,
             "virtualNodes",
             "ListVirtualNodes lists a created virtual node exactly once",
             format!("one entry named {name}"),
@@ -486,7 +547,7 @@ pub fn check_listed(model: &ServiceModel, created: &Value, listed: &Value) -> Ve
         )];
     };
     let expected = crate::validate::summary_of(model, "VirtualNodeRef", created);
-    let actual = drop_nulls(node_ref);
+    let actual = comparable(node_ref);
     json_differences("", &expected, &actual)
         .into_iter()
         .filter(|(_, expected, _)| expected != "absent")
@@ -494,6 +555,7 @@ pub fn check_listed(model: &ServiceModel, created: &Value, listed: &Value) -> Ve
             CheckFailure::new(
                 "readback.ListVirtualNodes",
                 Severity::Should,
+                source::API_REFERENCE,
                 &format!("virtualNodes[].{path}"),
                 "the VirtualNodeRef in ListVirtualNodes agrees with the VirtualNodeData the create returned",
                 expected,
@@ -649,6 +711,19 @@ mod tests {
         assert_eq!((failures[1].expected.as_str(), failures[1].actual.as_str()), ("9080", "8080"));
     }
 
+    /// The timestamp steps used to pass when the member was absent or a string: now each is a
+    /// failure of the member, saying what was there.
+    #[test]
+    fn an_absent_or_string_timestamp_fails_its_check() {
+        let mut data = node(json!(1), json!("2026-11-24T00:00:00Z"), "ACTIVE");
+        data["metadata"].as_object_mut().unwrap().remove("lastUpdatedAt");
+        let failures = created_checks(&data, None);
+        assert_eq!(ids(&failures), ["metadata.createdAt", "metadata.lastUpdatedAt"]);
+        assert_eq!(failures[0].actual, "string \"2026-11-24T00:00:00Z\"");
+        assert_eq!(failures[1].actual, "absent");
+        assert!(failures.iter().all(|f| f.severity == Severity::Must && f.source == source::AWS_RESTJSON1));
+    }
+
     #[test]
     fn success_checks_cover_status_content_type_and_shape() {
         let model = ServiceModel::embedded();
@@ -666,6 +741,8 @@ mod tests {
     fn readback_differences_are_listed_by_path() {
         let created = node(json!(1), json!(1000.5), "ACTIVE");
         let mut described = created.clone();
+        // App Mesh shows an unset list as [] in later reads: the same resource.
+        described["spec"]["backends"] = json!([]);
         assert_eq!(check_readback("DescribeVirtualNode", &created, &described), vec![]);
         described["metadata"]["uid"] = json!("other");
         described["metadata"]["version"] = json!(1.0);
@@ -676,12 +753,19 @@ mod tests {
 
     #[test]
     fn failures_render_like_compiler_errors() {
-        let mut failure =
-            CheckFailure::new("metadata.version", Severity::Should, "metadata.version", "rule", "1", "number 0");
+        let mut failure = CheckFailure::new(
+            "metadata.version",
+            Severity::Should,
+            "api-reference",
+            "metadata.version",
+            "rule",
+            "1",
+            "number 0",
+        );
         failure.hint = Some("h".into());
         assert_eq!(
             failure.to_string(),
-            "check failed [SHOULD] metadata.version\n  --> member: metadata.version\n  rule:     rule\n  expected: 1\n  actual:   number 0\n  hint:     h"
+            "check failed [SHOULD] metadata.version\n  --> member: metadata.version\n  rule:     rule\n  source:   api-reference\n  expected: 1\n  actual:   number 0\n  hint:     h"
         );
     }
 }

@@ -6,8 +6,8 @@
 //! Input formats (the seed corpora in `fuzz/corpus/` are readable):
 //! - `emulator_request`: an HTTP request as text: `METHOD TARGET`, header lines, a blank line, the
 //!   body;
-//! - `validator`: a selector byte (which shape: modulo the number of shapes, in name order), then
-//!   JSON text;
+//! - `validator`: two selector bytes (which shape: the little-endian number modulo the number of
+//!   shapes, in name order), then JSON text;
 //! - `error_parsing`, `response_check`: an HTTP response as text: `STATUS`, header lines, a blank
 //!   line, the body;
 //! - `endpoint`: a JSON object (a VirtualNodeSpec, sent as it is), or bytes that
@@ -186,20 +186,31 @@ pub fn emulator_request(data: &[u8]) {
     assert!(problems.is_empty(), "the emulator misanswered:\n{}\n{exchange}", problems.join("\n"));
 }
 
-/// The shapes a selector byte chooses from, in name order.
+/// The shapes the selector chooses from, in name order.
 fn shape_names() -> &'static Vec<String> {
     static NAMES: OnceLock<Vec<String>> = OnceLock::new();
     NAMES.get_or_init(|| model().shapes.keys().cloned().collect())
 }
 
-/// `validator`: any JSON against any shape never panics; a value that validates as a
-/// VirtualNodeSpec (selector byte 99, or any byte that is 99 modulo the number of shapes) is
-/// accepted by the emulator.
-pub fn validator(data: &[u8]) {
-    let Some((&selector, text)) = data.split_first() else { return };
-    let Ok(value) = serde_json::from_slice::<Value>(text) else { return };
+/// A `validator` input's shape (two selector bytes, little-endian, modulo the number of shapes:
+/// one byte could not reach the 333 shapes of the whole API) and the rest of the input.
+fn selected_shape(data: &[u8]) -> Option<(&'static str, &[u8])> {
+    let [low, high, rest @ ..] = data else { return None };
     let names = shape_names();
-    let shape = &names[usize::from(selector) % names.len()];
+    Some((names[usize::from(u16::from_le_bytes([*low, *high])) % names.len()].as_str(), rest))
+}
+
+/// The selector bytes that choose `shape`, for seeds and tests.
+pub fn shape_selector(shape: &str) -> Option<[u8; 2]> {
+    let index = shape_names().iter().position(|name| name == shape)?;
+    Some(u16::try_from(index).ok()?.to_le_bytes())
+}
+
+/// `validator`: any JSON against any shape never panics; a value that validates as a
+/// VirtualNodeSpec is accepted by the emulator.
+pub fn validator(data: &[u8]) {
+    let Some((shape, text)) = selected_shape(data) else { return };
+    let Ok(value) = serde_json::from_slice::<Value>(text) else { return };
     let found = crate::validate::validate(model(), shape, &value);
     let _ = crate::validate::normalize(model(), shape, &value);
     if shape == "VirtualNodeSpec" && !found.iter().any(|v| v.rule.is_violation()) {
@@ -532,15 +543,13 @@ pub fn read_finding(data: &[u8]) -> Result<Finding, String> {
             None => Err(format!("the finding is {method} {path}, which no operation routes; it needs no scenario")),
         };
     }
-    // A `validator` artifact: a selector byte, then JSON. (Not 0xff, which marks an `endpoint`
-    // raw body, nor JSON as a whole, which is an `endpoint` spec: ` {}` is one.)
-    if let Some((&selector, text)) = data.split_first()
-        && selector != 0xff
+    // A `validator` artifact: two selector bytes, then JSON. (Not a first byte 0xff, which marks
+    // an `endpoint` raw body, nor JSON as a whole, which is an `endpoint` spec: ` {}` is one.)
+    if data.first() != Some(&0xff)
         && serde_json::from_slice::<serde::de::IgnoredAny>(data).is_err()
+        && let Some((shape, text)) = selected_shape(data)
         && let Ok(value) = serde_json::from_slice::<Value>(text)
     {
-        let names = shape_names();
-        let shape = &names[usize::from(selector) % names.len()];
         return if shape == "VirtualNodeSpec" {
             Ok(Finding::Input(json!({ "virtualNodeName": "fuzz-node", "spec": value })))
         } else {
@@ -660,9 +669,8 @@ mod tests {
         assert!(matches!(endpoint_case(&spec), Some(EndpointCase::Input(_))));
         // The validator's copy selects VirtualNodeSpec, so it reaches the emulator.
         let seed = std::fs::read(root.join("validator/documented-example-spec.bin")).unwrap();
-        let names = shape_names();
-        assert_eq!(names[usize::from(seed[0]) % names.len()], "VirtualNodeSpec");
-        let seed_spec: Value = serde_json::from_slice(&seed[1..]).unwrap();
+        assert_eq!(seed[..2], shape_selector("VirtualNodeSpec").unwrap());
+        let seed_spec: Value = serde_json::from_slice(&seed[2..]).unwrap();
         assert_eq!(seed_spec, body["spec"]);
     }
 
@@ -716,7 +724,7 @@ mod tests {
         let Some(EndpointCase::RawBody(cut)) = endpoint_case(&[8, 128, 1, 2, 3, 4, 5, 6, 7]) else { panic!() };
         assert!(serde_json::from_slice::<Value>(&cut).is_err(), "{}", String::from_utf8_lossy(&cut));
         assert!(matches!(endpoint_case(&[9, 128, 1, 2, 3, 4, 5, 6, 7]), Some(EndpointCase::Input(_))));
-        spec[0] = 86; // TagRef: a crash there is the validator's own, not a target's
+        spec[..2].copy_from_slice(&shape_selector("TagRef").unwrap()); // a crash there is the validator's own
         assert!(read_finding(&spec).unwrap_err().contains("against TagRef"));
     }
 

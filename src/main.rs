@@ -270,10 +270,7 @@ fn usage_error(message: impl std::fmt::Display) -> ExitCode {
 fn load_model(path: Option<&Path>) -> Result<ServiceModel, String> {
     let Some(path) = path else { return Ok(ServiceModel::embedded()) };
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read the model {}: {e}", path.display()))?;
-    let model =
-        ServiceModel::from_json(&text).map_err(|e| format!("the model {} cannot be used: {e}", path.display()))?;
-    model.check_required_operations().map_err(|e| format!("the model {} cannot be used: {e}", path.display()))?;
-    Ok(model)
+    ServiceModel::from_user_json(&text).map_err(|e| format!("the model {} cannot be used: {e}", path.display()))
 }
 
 /// `features` as given, else the checkout's own `features/` (for runs from another directory).

@@ -336,14 +336,19 @@ pub fn summary_of(model: &ServiceModel, ref_shape: &str, data: &Value) -> Value 
     )
 }
 
-/// Drops `null` members everywhere, keeping unknown members: the comparison form for values whose
-/// shape is not the point (for example two readbacks of the same resource).
-pub fn drop_nulls(value: &Value) -> Value {
+/// The comparison form of two answers about the same resource: `null` members and empty lists
+/// are dropped everywhere (App Mesh leaves an unset list out of a create's answer and shows it as
+/// `[]` in later reads, and sends `null` for unset members), unknown members are kept.
+pub fn comparable(value: &Value) -> Value {
     match value {
         Value::Object(object) => Value::Object(
-            object.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), drop_nulls(v))).collect(),
+            object
+                .iter()
+                .filter(|(_, v)| !v.is_null() && !v.as_array().is_some_and(Vec::is_empty))
+                .map(|(k, v)| (k.clone(), comparable(v)))
+                .collect(),
         ),
-        Value::Array(items) => Value::Array(items.iter().map(drop_nulls).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(comparable).collect()),
         other => other.clone(),
     }
 }
@@ -540,13 +545,13 @@ mod tests {
 
     #[test]
     fn normalize_drops_nulls_and_unknown_members() {
-        let sent = json!({"listeners": [{"portMapping": {"port": 1, "protocol": "tcp"}, "healthCheck": null}], "logging": null, "extra": 1});
+        let sent = json!({"listeners": [{"portMapping": {"port": 1, "protocol": "tcp"}, "healthCheck": null}], "logging": null, "extra": 1, "backends": []});
         assert_eq!(
             normalize(&model(), "VirtualNodeSpec", &sent),
-            json!({"listeners": [{"portMapping": {"port": 1, "protocol": "tcp"}}]})
+            json!({"listeners": [{"portMapping": {"port": 1, "protocol": "tcp"}}], "backends": []})
         );
         assert_eq!(
-            drop_nulls(&sent),
+            comparable(&sent),
             json!({"listeners": [{"portMapping": {"port": 1, "protocol": "tcp"}}], "extra": 1})
         );
     }

@@ -27,6 +27,8 @@ pub enum ModelError {
     DanglingReference { from: String, to: String },
     #[error("the model has no `{0}` operation, which the harness needs")]
     MissingOperation(String),
+    #[error("the model's `{key}` section: {0}", key = super::provenance::KEY)]
+    Provenance(String),
 }
 
 pub(super) fn load(text: &str) -> Result<ServiceModel, ModelError> {
@@ -45,8 +47,19 @@ pub(super) fn load(text: &str) -> Result<ServiceModel, ModelError> {
     for (name, raw) in raw_operations {
         operations.insert(name.clone(), operation(name, raw)?);
     }
-    let model = ServiceModel { metadata: metadata_of(metadata), operations, shapes };
+    let provenance = super::provenance::parse(&root).map_err(ModelError::Provenance)?;
+    let model = ServiceModel { metadata: metadata_of(metadata), operations, shapes, provenance };
     check_references(&model)?;
+    for dispute in &model.provenance.disputes {
+        for probe in &dispute.probes {
+            if !model.operations.contains_key(&probe.operation) {
+                return Err(ModelError::Provenance(format!(
+                    "dispute `{}` probes `{}`, which the model does not define",
+                    dispute.id, probe.operation
+                )));
+            }
+        }
+    }
     Ok(model)
 }
 

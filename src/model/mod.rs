@@ -5,13 +5,17 @@
 //! and knows nothing of HTTP clients or servers: it only parses and describes.
 
 mod loader;
+pub mod provenance;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 pub use loader::ModelError;
+pub use provenance::Provenance;
 
-/// The model this crate ships: CreateVirtualNode with every member of the documented request
-/// syntax, its response, the documented error table and the support operations.
+/// The model this crate ships: App Mesh (API 2019-01-25) as last published in the AWS SDK models,
+/// all 38 operations and every shape, with the provenance of what the SDK model does not carry
+/// (sources, quotas, disagreements) under [`provenance::KEY`].
 pub const EMBEDDED_MODEL_JSON: &str = include_str!("contract.json");
 
 /// Where a request member travels on the wire (restJson1 HTTP bindings).
@@ -177,13 +181,41 @@ pub struct ServiceModel {
     pub metadata: Metadata,
     pub operations: BTreeMap<String, Operation>,
     pub shapes: BTreeMap<String, Shape>,
+    /// Sources, quotas and disagreements: what the SDK model does not carry.
+    pub provenance: Provenance,
 }
 
 impl ServiceModel {
     /// The model shipped inside the crate.
     pub fn embedded() -> ServiceModel {
-        ServiceModel::from_json(EMBEDDED_MODEL_JSON)
-            .expect("the embedded contract model is valid (checked by the model tests)")
+        Self::embedded_ref().clone()
+    }
+
+    /// The model shipped inside the crate, parsed once per process.
+    pub fn embedded_ref() -> &'static ServiceModel {
+        static EMBEDDED: OnceLock<ServiceModel> = OnceLock::new();
+        EMBEDDED.get_or_init(|| {
+            ServiceModel::from_json(EMBEDDED_MODEL_JSON)
+                .expect("the embedded contract model is valid (checked by the model tests)")
+        })
+    }
+
+    /// Loads a model a user gives (`--model`): an SDK model without provenance borrows the
+    /// embedded one's sources, quotas and disagreements; the harness's operations must be there.
+    pub fn from_user_json(text: &str) -> Result<ServiceModel, ModelError> {
+        let model = ServiceModel::from_json(text)?.with_provenance_of(Self::embedded_ref());
+        model.check_required_operations()?;
+        Ok(model)
+    }
+
+    /// This model, with `other`'s provenance where it has none of its own.
+    pub fn with_provenance_of(mut self, other: &ServiceModel) -> ServiceModel {
+        if self.provenance.is_empty() {
+            self.provenance = other.provenance.clone();
+            let operations = &self.operations;
+            self.provenance.disputes.retain(|d| d.probes.iter().all(|p| operations.contains_key(&p.operation)));
+        }
+        self
     }
 
     /// Loads a model in the AWS SDK service model JSON format.
@@ -300,6 +332,8 @@ mod tests {
         ];
         let op = model.operation("CreateVirtualNode").unwrap();
         assert_eq!(op.errors.len(), table.len());
+        assert_eq!(model.error_status("ResourceInUseException"), Some(409));
+        assert_eq!(model.error_status("TooManyTagsException"), Some(400));
         for (code, status) in table {
             assert_eq!(model.error_status(code), Some(status), "{code}");
             assert!(op.errors.iter().any(|e| e == code), "{code} is declared by CreateVirtualNode");
@@ -384,10 +418,11 @@ mod tests {
         }
     }
 
-    /// The model's CreateVirtualNode request members are exactly those of the documented request
-    /// syntax: nothing missing, nothing added.
+    /// Every member of the 2019 CreateVirtualNode page's request syntax is in the model, and the
+    /// final model adds exactly the members App Mesh gained since (SDS, subject alternative names,
+    /// connection pools, outlier detection, access-log formats, IP preference, DNS response type).
     #[test]
-    fn create_virtual_node_input_matches_the_documented_request_syntax() {
+    fn the_final_model_extends_the_documented_request_syntax() {
         let skeleton: serde_json::Value =
             serde_json::from_str(include_str!("../../tests/data/create-virtual-node-request-syntax.json")).unwrap();
         let mut documented = Vec::new();
@@ -396,12 +431,62 @@ mod tests {
         let modelled: BTreeSet<String> =
             ServiceModel::embedded().member_paths("CreateVirtualNodeInput").into_iter().collect();
         let missing: Vec<_> = documented.difference(&modelled).collect();
-        let extra: Vec<_> = modelled.difference(&documented).collect();
-        assert!(
-            missing.is_empty() && extra.is_empty(),
-            "missing from the model: {missing:?}\nnot documented: {extra:?}"
-        );
+        assert!(missing.is_empty(), "members of the documented request syntax missing from the model: {missing:?}");
         assert!(documented.len() > 80, "the skeleton was read ({} paths)", documented.len());
+        // The roots of what the final model adds: added members whose parent the page documents.
+        let parent =
+            |path: &str| path.rsplit_once('.').map_or(String::new(), |(p, _)| p.trim_end_matches("[]").to_string());
+        let added: Vec<&str> = modelled
+            .difference(&documented)
+            .filter(|path| {
+                let parent = parent(path);
+                parent.is_empty() || documented.contains(&parent) || documented.contains(&format!("{parent}[]"))
+            })
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            added,
+            [
+                "spec.backendDefaults.clientPolicy.tls.certificate",
+                "spec.backendDefaults.clientPolicy.tls.validation.subjectAlternativeNames",
+                "spec.backendDefaults.clientPolicy.tls.validation.trust.sds",
+                "spec.backends[].virtualService.clientPolicy.tls.certificate",
+                "spec.backends[].virtualService.clientPolicy.tls.validation.subjectAlternativeNames",
+                "spec.backends[].virtualService.clientPolicy.tls.validation.trust.sds",
+                "spec.listeners[].connectionPool",
+                "spec.listeners[].outlierDetection",
+                "spec.listeners[].tls.certificate.sds",
+                "spec.listeners[].tls.validation",
+                "spec.logging.accessLog.file.format",
+                "spec.serviceDiscovery.awsCloudMap.ipPreference",
+                "spec.serviceDiscovery.dns.ipPreference",
+                "spec.serviceDiscovery.dns.responseType",
+            ]
+        );
+    }
+
+    /// The whole API: 38 operations, each with its HTTP binding, input and error list.
+    #[test]
+    fn the_embedded_model_is_the_whole_api() {
+        let model = ServiceModel::embedded();
+        assert_eq!(model.operations.len(), 38);
+        for resource in
+            ["Mesh", "VirtualNode", "VirtualRouter", "Route", "VirtualService", "VirtualGateway", "GatewayRoute"]
+        {
+            for verb in ["Create", "Describe", "Update", "Delete", "List"] {
+                let name = match (verb, resource) {
+                    ("List", "Mesh") => "ListMeshes".to_string(),
+                    ("List", _) => format!("List{resource}s"),
+                    _ => format!("{verb}{resource}"),
+                };
+                let op = model.operation(&name).unwrap_or_else(|| panic!("{name}"));
+                assert!(op.input.is_some() && !op.errors.is_empty(), "{name}");
+            }
+        }
+        for name in ["TagResource", "UntagResource", "ListTagsForResource"] {
+            assert!(model.operation(name).is_some(), "{name}");
+        }
+        assert!(model.shapes.len() > 300, "{} shapes", model.shapes.len());
     }
 
     #[test]

@@ -125,6 +125,7 @@ impl PropertyTarget {
                     Ok(readback) => failures.push(CheckFailure::new(
                         "readback.status",
                         checks::Severity::Must,
+                        crate::model::provenance::source::API_REFERENCE,
                         "",
                         "DescribeVirtualNode finds the node just created",
                         "200",
@@ -133,6 +134,7 @@ impl PropertyTarget {
                     Err(error) => failures.push(CheckFailure::new(
                         "readback.transport",
                         checks::Severity::Must,
+                        crate::model::provenance::source::HARNESS,
                         "",
                         "DescribeVirtualNode answers",
                         "an answer",
@@ -147,6 +149,7 @@ impl PropertyTarget {
                 failures.push(CheckFailure::new(
                     "cleanup.delete",
                     checks::Severity::Must,
+                    crate::model::provenance::source::HARNESS,
                     "",
                     "DeleteVirtualNode removes the node just created",
                     "200",

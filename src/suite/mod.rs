@@ -433,6 +433,7 @@ impl ConformanceWorld {
             Err(problem) => CheckFailure::new(
                 "list.readable",
                 crate::checks::Severity::Must,
+                crate::model::provenance::source::SDK_MODEL,
                 "",
                 "ListVirtualNodes answers for an existing mesh",
                 "200 with a virtualNodes list",
@@ -442,6 +443,7 @@ impl ConformanceWorld {
             Ok(names) => CheckFailure::new(
                 "list.count",
                 crate::checks::Severity::Must,
+                crate::model::provenance::source::API_REFERENCE,
                 "virtualNodes",
                 rule,
                 format!("{expected} virtual node(s)"),

@@ -98,6 +98,7 @@ fn nothing_created_failure(expected: &str, actual: &str) -> CheckFailure {
     CheckFailure {
         id: "nothing-created".into(),
         severity: Severity::Must,
+        source: crate::model::provenance::source::API_REFERENCE.into(),
         path: String::new(),
         rule: "a refused request creates nothing".into(),
         expected: expected.into(),

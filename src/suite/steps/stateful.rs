@@ -78,6 +78,7 @@ async fn refused_as_unauthenticated(world: &mut ConformanceWorld, step: &Step) {
         failures.push(CheckFailure {
             id: "auth.refused".into(),
             severity: Severity::Must,
+            source: crate::model::provenance::source::AWS_SIGV4.into(),
             path: String::new(),
             rule: "a request without a valid SigV4 signature is refused (AWS authentication)".into(),
             expected: format!("403 with one of {}", AUTH_ERROR_CODES.join(", ")),
@@ -115,6 +116,7 @@ async fn fill_to_quota(world: &mut ConformanceWorld, step: &Step) {
                 let failure = CheckFailure {
                     id: "quota.fill".into(),
                     severity: Severity::Must,
+                    source: crate::model::provenance::source::SERVICE_QUOTAS.into(),
                     path: String::new(),
                     rule: format!("a mesh takes as many virtual nodes as its declared quota ({quota})"),
                     expected: "200 for every create up to the quota".into(),
@@ -241,6 +243,7 @@ async fn every_answer_the_same(world: &mut ConformanceWorld, step: &Step) {
         let failure = CheckFailure {
             id: "idempotency.concurrent".into(),
             severity: Severity::Must,
+            source: crate::model::provenance::source::API_REFERENCE.into(),
             path: "metadata.uid".into(),
             rule: "concurrent replays of one request with one client token all return the one node created".into(),
             expected: format!("{} answers 200 with one uid", answers.len()),
@@ -264,6 +267,7 @@ async fn one_success_others(world: &mut ConformanceWorld, step: &Step, code: Str
         let failure = CheckFailure {
             id: "idempotency.concurrent-conflict".into(),
             severity: Severity::Must,
+            source: crate::model::provenance::source::API_REFERENCE.into(),
             path: String::new(),
             rule: "one client token with different requests: the first wins, the others conflict".into(),
             expected: format!("one 200 and {} {code}", answers.len() - 1),
@@ -337,6 +341,7 @@ fn throttling_failure(id: &str, rule: &str, expected: String, actual: String) ->
     CheckFailure {
         id: id.into(),
         severity: Severity::Must,
+        source: crate::model::provenance::source::AWS_SDK_RETRIES.into(),
         path: String::new(),
         rule: rule.into(),
         expected,

@@ -1,0 +1,298 @@
+//! What the SDK model does not carry, each fact with its source: the table of sources and their
+//! precedence, the service quotas, and the points where sources disagree (or where AWS's
+//! behaviour is unknown), with every reading and what it expects.
+//!
+//! It lives in the model file under the key `x-appmesh-conformance`, which SDK tools ignore. A
+//! model given with `--model` that lacks it borrows the embedded one's (see
+//! [`ServiceModel::with_provenance_of`](super::ServiceModel::with_provenance_of)).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The key of the model file that holds the provenance.
+pub const KEY: &str = "x-appmesh-conformance";
+
+/// Source ids the code cites; each is defined in the embedded model's table (a test checks).
+pub mod source {
+    /// The final AWS SDK service model: shapes, constraints, bindings, error lists.
+    pub const SDK_MODEL: &str = "sdk-model";
+    /// The App Mesh API Reference pages.
+    pub const API_REFERENCE: &str = "api-reference";
+    /// The service-quota defaults.
+    pub const SERVICE_QUOTAS: &str = "service-quotas";
+    /// The App Mesh User Guide.
+    pub const USER_GUIDE: &str = "user-guide";
+    /// The ARN formats of the Service Authorization Reference.
+    pub const IAM_REFERENCE: &str = "iam-reference";
+    /// The restJson1 protocol: error header, timestamps, content type.
+    pub const AWS_RESTJSON1: &str = "aws-restjson1";
+    /// Signature Version 4.
+    pub const AWS_SIGV4: &str = "aws-sigv4";
+    /// The SDKs' standard retry mode (throttling is 429 and retryable).
+    pub const AWS_SDK_RETRIES: &str = "aws-sdk-retries";
+    /// The 2019 CreateVirtualNode page with the documented sample request and response.
+    pub const API_CREATE_VIRTUAL_NODE_2019: &str = "api-create-virtual-node-2019";
+    /// What the harness itself requires of any answer (it completes, it can be read).
+    pub const HARNESS: &str = "harness";
+
+    /// Every id above but [`HARNESS`], which names no document.
+    pub const CITED: &[&str] = &[
+        SDK_MODEL,
+        API_REFERENCE,
+        SERVICE_QUOTAS,
+        USER_GUIDE,
+        IAM_REFERENCE,
+        AWS_RESTJSON1,
+        AWS_SIGV4,
+        AWS_SDK_RETRIES,
+        API_CREATE_VIRTUAL_NODE_2019,
+    ];
+}
+
+/// One document the contract is drawn from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Source {
+    pub title: String,
+    pub url: String,
+    /// `model`, `documentation` or `protocol`.
+    pub kind: String,
+    /// 1 wins over 2, 2 over 3: the final SDK model over current pages over older pages.
+    pub precedence: u32,
+}
+
+/// A service quota at its AWS default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Quota {
+    pub id: String,
+    pub value: u64,
+    #[serde(default)]
+    pub quota_code: Option<String>,
+    /// What it counts, in words.
+    pub counts: String,
+    pub source: String,
+}
+
+/// What a request gets: success, or an error code.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Expected {
+    Success,
+    Error(String),
+}
+
+impl Expected {
+    pub fn describe(&self) -> String {
+        match self {
+            Expected::Success => "accepted".to_string(),
+            Expected::Error(code) => format!("refused with {code}"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Expected {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(if text == "success" { Expected::Success } else { Expected::Error(text) })
+    }
+}
+
+/// One reading of a disputed point: which source says what, and the outcome it expects.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    pub source: String,
+    pub outcome: Expected,
+    pub says: String,
+}
+
+/// A request that shows which reading a target follows: `operation`'s minimal input with
+/// `member` (a dotted path) set to `value`. Placeholders (`${unique-name:N}`) are filled at run
+/// time.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    pub operation: String,
+    pub member: String,
+    pub what: String,
+    pub value: Value,
+}
+
+/// A point where sources disagree, or where AWS's behaviour is not known. A target that follows
+/// any of the readings is not failed for it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dispute {
+    pub id: String,
+    pub title: String,
+    pub probes: Vec<Probe>,
+    pub readings: Vec<Reading>,
+    /// The reading of the documentation (its source id), which `--strict-docs` enforces; none
+    /// where the documentation says nothing.
+    #[serde(default)]
+    pub documentation: Option<String>,
+    /// The reading the embedded emulator follows unless told otherwise (its source id).
+    pub emulator: String,
+}
+
+impl Dispute {
+    pub fn reading(&self, source: &str) -> Option<&Reading> {
+        self.readings.iter().find(|r| r.source == source)
+    }
+
+    /// The readings an outcome follows.
+    pub fn followed_by(&self, outcome: &Expected) -> Vec<&Reading> {
+        self.readings.iter().filter(|r| &r.outcome == outcome).collect()
+    }
+
+    /// `sources disagree: sdk-model says ...; api-reference says ...`
+    pub fn summary(&self) -> String {
+        let readings: Vec<String> =
+            self.readings.iter().map(|r| format!("{} ({}): {}", r.source, r.outcome.describe(), r.says)).collect();
+        format!("sources disagree on {}: {}", self.title, readings.join("; "))
+    }
+}
+
+/// Everything under [`KEY`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    #[serde(default)]
+    pub about: String,
+    #[serde(default)]
+    pub sources: BTreeMap<String, Source>,
+    #[serde(default)]
+    pub quotas: Vec<Quota>,
+    #[serde(default)]
+    pub disputes: Vec<Dispute>,
+}
+
+impl Provenance {
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty() && self.quotas.is_empty() && self.disputes.is_empty()
+    }
+
+    pub fn source(&self, id: &str) -> Option<&Source> {
+        self.sources.get(id)
+    }
+
+    /// A quota's default value.
+    pub fn quota(&self, id: &str) -> Option<u64> {
+        self.quotas.iter().find(|q| q.id == id).map(|q| q.value)
+    }
+
+    pub fn dispute(&self, id: &str) -> Option<&Dispute> {
+        self.disputes.iter().find(|d| d.id == id)
+    }
+
+    /// The disputes with a probe for `operation`.
+    pub fn disputes_of<'p>(&'p self, operation: &'p str) -> impl Iterator<Item = &'p Dispute> + 'p {
+        self.disputes.iter().filter(move |d| d.probes.iter().any(|p| p.operation == operation))
+    }
+
+    /// Every source id the provenance refers to resolves, every dispute has two readings or more
+    /// from different sources, and its documentation and emulator readings are among them.
+    pub fn check(&self) -> Result<(), String> {
+        let known = |id: &str, what: &str| {
+            if self.sources.contains_key(id) {
+                Ok(())
+            } else {
+                Err(format!("{what} cites the source `{id}`, which the sources table does not define"))
+            }
+        };
+        for quota in &self.quotas {
+            known(&quota.source, &format!("quota `{}`", quota.id))?;
+        }
+        for dispute in &self.disputes {
+            let what = format!("dispute `{}`", dispute.id);
+            if dispute.readings.len() < 2 {
+                return Err(format!("{what} has fewer than two readings"));
+            }
+            for (index, reading) in dispute.readings.iter().enumerate() {
+                known(&reading.source, &what)?;
+                if dispute.readings[..index].iter().any(|r| r.source == reading.source) {
+                    return Err(format!("{what} has two readings from `{}`", reading.source));
+                }
+            }
+            for chosen in dispute.documentation.iter().chain([&dispute.emulator]) {
+                if dispute.reading(chosen).is_none() {
+                    return Err(format!("{what} names `{chosen}`, which is not one of its readings"));
+                }
+            }
+            if dispute.probes.is_empty() {
+                return Err(format!("{what} has no probe"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Reads [`KEY`] from a model's root object; absent is empty.
+pub(super) fn parse(root: &Value) -> Result<Provenance, String> {
+    let Some(raw) = root.get(KEY) else { return Ok(Provenance::default()) };
+    let provenance: Provenance = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
+    provenance.check()?;
+    Ok(provenance)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ServiceModel;
+
+    #[test]
+    fn every_cited_source_is_in_the_embedded_table() {
+        let model = ServiceModel::embedded();
+        for id in source::CITED {
+            let found = model.provenance.source(id).unwrap_or_else(|| panic!("source `{id}` is not in contract.json"));
+            assert!(found.url.starts_with("https://"), "{id}");
+        }
+        assert!(model.provenance.source(source::HARNESS).is_none());
+    }
+
+    #[test]
+    fn the_final_model_outranks_the_older_page() {
+        let model = ServiceModel::embedded();
+        let rank = |id: &str| model.provenance.source(id).unwrap().precedence;
+        assert!(rank(source::SDK_MODEL) < rank(source::API_REFERENCE));
+        assert!(rank(source::API_REFERENCE) < rank(source::API_CREATE_VIRTUAL_NODE_2019));
+    }
+
+    #[test]
+    fn the_known_disagreements_are_recorded_with_their_readings() {
+        let model = ServiceModel::embedded();
+        let provenance = &model.provenance;
+        let listeners = provenance.dispute("listeners-per-virtual-node").unwrap();
+        assert_eq!(listeners.reading(source::SDK_MODEL).unwrap().outcome, Expected::Success);
+        assert_eq!(
+            listeners.reading(source::API_CREATE_VIRTUAL_NODE_2019).unwrap().outcome,
+            Expected::Error("BadRequestException".into())
+        );
+        for id in ["tag-value-required", "client-token-rule", "dot-segment-names"] {
+            let dispute = provenance.dispute(id).unwrap_or_else(|| panic!("{id}"));
+            for probe in &dispute.probes {
+                assert!(model.operation(&probe.operation).is_some(), "{id}: {}", probe.operation);
+            }
+        }
+        assert_eq!(provenance.quota("virtual-nodes-per-mesh"), Some(200));
+        assert_eq!(provenance.quota("meshes-per-account"), Some(15));
+    }
+
+    #[test]
+    fn broken_provenance_is_refused_with_the_reason() {
+        let parse_text = |text: &str| parse(&serde_json::from_str(text).unwrap()).unwrap_err();
+        let unknown =
+            r#"{"x-appmesh-conformance": {"quotas": [{"id": "q", "value": 1, "counts": "c", "source": "nowhere"}]}}"#;
+        assert_eq!(
+            parse_text(unknown),
+            "quota `q` cites the source `nowhere`, which the sources table does not define"
+        );
+        let lonely = r#"{"x-appmesh-conformance": {"sources": {"a": {"title": "t", "url": "u", "kind": "k", "precedence": 1}},
+            "disputes": [{"id": "d", "title": "t", "probes": [], "emulator": "a",
+            "readings": [{"source": "a", "outcome": "success", "says": "s"}]}]}}"#;
+        assert_eq!(parse_text(lonely), "dispute `d` has fewer than two readings");
+        assert!(parse_text(r#"{"x-appmesh-conformance": {"typo": 1}}"#).contains("unknown field `typo`"));
+    }
+}
