@@ -92,7 +92,7 @@ pub async fn delete_persistently(client: &Client, operation: &str, input: &Value
 }
 
 /// Every item of a paginated list operation (bounded to 100 pages); a 404 is an empty list.
-async fn list_all(client: &Client, operation: &str, input: Value, member: &str) -> Result<Vec<Value>, String> {
+pub async fn list_all(client: &Client, operation: &str, input: Value, member: &str) -> Result<Vec<Value>, String> {
     let mut items = Vec::new();
     let mut next_token: Option<String> = None;
     for _ in 0..100 {

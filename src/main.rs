@@ -4,6 +4,7 @@
 //! configuration error (bad flag, unreadable model, unreachable endpoint, missing credentials),
 //! always with one line saying what to do.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -185,6 +186,15 @@ struct RunArgs {
     /// catches it. Only with the embedded emulator.
     #[arg(long, value_name = "NAME")]
     deviation: Vec<Deviation>,
+    /// Make the embedded emulator follow another source's reading of a disputed point
+    /// (repeatable), as `serve --reading` does. Only with the embedded emulator.
+    #[arg(long, value_name = "ID=SOURCE")]
+    reading: Vec<String>,
+    /// Judge the points where the sources disagree by the documentation's reading (the API
+    /// reference pages), and fail a target that follows another. By default such points are
+    /// reported as information and never change the exit code.
+    #[arg(long)]
+    strict_docs: bool,
 }
 
 #[derive(Debug, Args)]
@@ -227,9 +237,13 @@ struct ServeArgs {
     /// Switch on a deliberate deviation from the contract (repeatable); see --list-deviations.
     #[arg(long, value_name = "NAME")]
     deviation: Vec<Deviation>,
-    /// Print the deviation modes and exit.
+    /// Print the deviation modes and the readings of disputed points, and exit.
     #[arg(long)]
     list_deviations: bool,
+    /// Follow another source's reading of a point where the sources disagree (repeatable), for
+    /// example `listeners-per-virtual-node=api-create-virtual-node-2019`; see --list-deviations.
+    #[arg(long, value_name = "ID=SOURCE")]
+    reading: Vec<String>,
     /// An AWS SDK service model for App Mesh to serve instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
@@ -265,6 +279,11 @@ const MAX_SEED: u64 = (1 << 53) - 1;
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
+}
+
+/// `--reading ID=SOURCE` flags, checked against the model's disputed points.
+fn chosen_readings(model: &ServiceModel, given: &[String]) -> Result<BTreeMap<String, String>, String> {
+    given.iter().map(|text| emulator::readings::parse(model, text)).collect()
 }
 
 fn load_model(path: Option<&Path>) -> Result<ServiceModel, String> {
@@ -311,6 +330,13 @@ async fn run(args: RunArgs) -> ExitCode {
     if !args.deviation.is_empty() && (args.endpoint.is_some() || args.aws) {
         return usage_error("--deviation applies to the embedded emulator only; drop --endpoint/--aws or --deviation");
     }
+    if !args.reading.is_empty() && (args.endpoint.is_some() || args.aws) {
+        return usage_error("--reading applies to the embedded emulator only; drop --endpoint/--aws or --reading");
+    }
+    let readings = match chosen_readings(&model, &args.reading) {
+        Ok(readings) => readings,
+        Err(message) => return usage_error(message),
+    };
     if let Some(account) = &args.account_id
         && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
     {
@@ -350,7 +376,8 @@ async fn run(args: RunArgs) -> ExitCode {
         throttle_rps: profile.throttle_rps,
         emulator: EmulatorConfig {
             deviations: args.deviation.iter().copied().collect(),
-            quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::default() },
+            quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::of(&model) },
+            readings: readings.clone(),
             ..EmulatorConfig::default()
         },
     };
@@ -362,6 +389,7 @@ async fn run(args: RunArgs) -> ExitCode {
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..=MAX_SEED));
     let mut ctx = SuiteContext::with_seed(connected.client.clone(), connected.account_id.clone(), profile, seed);
     ctx.explicit_max_rps = args.max_rps;
+    ctx.strict_docs = args.strict_docs;
     let ctx = Arc::new(ctx);
     println!("conformance: testing {}", connected.describe());
     println!("conformance: run {} with seed {seed} (repeat with --seed {seed})", ctx.run_id);
@@ -404,6 +432,7 @@ async fn run(args: RunArgs) -> ExitCode {
             embedded: connected.emulator.is_some(),
             profile: profile_description,
             deviations: args.deviation.iter().map(|d| d.name().to_string()).collect(),
+            readings: readings.iter().map(|(dispute, reading)| format!("{dispute}={reading}")).collect(),
         },
         model: ModelInfo::new(
             &args.model.as_ref().map_or("embedded".to_string(), |p| p.display().to_string()),
@@ -416,15 +445,27 @@ async fn run(args: RunArgs) -> ExitCode {
         emulator.shutdown().await;
     }
     let coverage = report::coverage(&model);
-    let built = Report::build(&summary, run_info, coverage, expectations.as_ref().map(|(p, e)| (p.as_path(), e)));
+    let built =
+        Report::build(&summary, run_info, coverage, expectations.as_ref().map(|(p, e)| (p.as_path(), e)), &model);
     if let Err(error) = built.write_all(&args.report_dir) {
         return usage_error(error);
     }
     print_failures(&built);
+    for scenario in summary.scenarios.iter().filter(|s| s.feature == suite::ERROR_TABLE_FEATURE) {
+        if let Some(reason) = &scenario.skip_reason {
+            println!("skipped: {}: {reason}", scenario.scenario);
+        }
+    }
     println!("reports: {}", args.report_dir.display());
     let counts = &built.counts;
     if counts.expected_failures > 0 {
         println!("conformance: {} scenario(s) failed as listed in the expectations file", counts.expected_failures);
+    }
+    if counts.informational > 0 {
+        println!(
+            "conformance: {} informational finding(s) where the sources disagree (report.md, \"Where the sources disagree\"); they never change the exit code",
+            counts.informational
+        );
     }
     // Failed counts the unexpected failures only: what a CI log reader should act on.
     println!("conformance: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
@@ -654,17 +695,29 @@ macro_rules! say {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
+    let model = match load_model(args.model.as_deref()) {
+        Ok(model) => Arc::new(model),
+        Err(message) => return usage_error(message),
+    };
     if args.list_deviations {
         for deviation in Deviation::ALL {
             println!("{:<30} {}", deviation.name(), deviation.description());
+        }
+        println!("\nreadings of disputed points (--reading ID=SOURCE; * marks the default):");
+        for dispute in &model.provenance.disputes {
+            println!("{} ({})", dispute.id, dispute.title);
+            for reading in &dispute.readings {
+                let default = if reading.source == dispute.emulator { "*" } else { " " };
+                println!("  {default} {:<30} {}: {}", reading.source, reading.outcome.describe(), reading.says);
+            }
         }
         return ExitCode::SUCCESS;
     }
     if args.account.len() != 12 || !args.account.bytes().all(|b| b.is_ascii_digit()) {
         return usage_error(format!("--account {:?} is not a 12-digit AWS account id", args.account));
     }
-    let model = match load_model(args.model.as_deref()) {
-        Ok(model) => Arc::new(model),
+    let readings = match chosen_readings(&model, &args.reading) {
+        Ok(readings) => readings,
         Err(message) => return usage_error(message),
     };
     let rate_limit = match (args.rate_limit, args.burst) {
@@ -691,6 +744,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         auth: args
             .verify_sigv4
             .then(|| AuthConfig { access_key_id: args.access_key.clone(), secret_access_key: args.secret_key.clone() }),
+        readings,
     };
     let running = match emulator::start(model, config.clone(), args.port).await {
         Ok(running) => running,
@@ -720,6 +774,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if !args.deviation.is_empty() {
         let names: Vec<&str> = args.deviation.iter().map(|d| d.name()).collect();
         say!("deviations on: {}", names.join(", "));
+    }
+    for (dispute, reading) in &config.readings {
+        say!("following {reading} on {dispute}");
     }
     shutdown_signal().await;
     say!("shutting down");

@@ -10,11 +10,12 @@
 //! [`validate`]: crate::validate
 
 pub mod deviation;
+pub mod readings;
 pub mod sigv4;
 mod store;
 pub mod throttle;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +44,7 @@ pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDAPPMESHCONFORMANCE";
 /// The secret key `--verify-sigv4` expects unless told otherwise. A test value, not a secret.
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "appmesh-conformance-embedded-secret";
 
-/// Service quotas; the defaults are App Mesh's.
+/// Service quotas; the defaults are App Mesh's, from the model's quota table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quotas {
     pub meshes_per_account: usize,
@@ -51,9 +52,22 @@ pub struct Quotas {
     pub backends_per_virtual_node: usize,
 }
 
+impl Quotas {
+    /// The defaults a model's quota table gives (a quota it lacks is unbounded).
+    pub fn of(model: &ServiceModel) -> Quotas {
+        let quota =
+            |id: &str| model.provenance.quota(id).map_or(usize::MAX, |v| usize::try_from(v).unwrap_or(usize::MAX));
+        Quotas {
+            meshes_per_account: quota("meshes-per-account"),
+            virtual_nodes_per_mesh: quota("virtual-nodes-per-mesh"),
+            backends_per_virtual_node: quota("backends-per-virtual-node"),
+        }
+    }
+}
+
 impl Default for Quotas {
     fn default() -> Self {
-        Quotas { meshes_per_account: 15, virtual_nodes_per_mesh: 200, backends_per_virtual_node: 50 }
+        Quotas::of(ServiceModel::embedded_ref())
     }
 }
 
@@ -89,6 +103,9 @@ pub struct EmulatorConfig {
     pub rate_limit: Option<RateLimit>,
     /// Verify SigV4 signatures against these credentials; `None` (the default) accepts any.
     pub auth: Option<AuthConfig>,
+    /// For a disputed point, the source whose reading to follow instead of the model file's
+    /// choice (see [`readings`]).
+    pub readings: BTreeMap<String, String>,
 }
 
 impl Default for EmulatorConfig {
@@ -100,6 +117,7 @@ impl Default for EmulatorConfig {
             quotas: Quotas::default(),
             rate_limit: None,
             auth: None,
+            readings: BTreeMap::new(),
         }
     }
 }
@@ -391,7 +409,9 @@ impl Emulator {
             other => ApiError::new(ErrorCode::BadRequest, other.to_string()),
         })?;
         if let Some(input_shape) = &op.input {
-            let found = self.deviate_violations(&op.name, &input, violations(model, input_shape, &input));
+            let mut found = violations(model, input_shape, &input);
+            readings::apply(model, &self.config.readings, op, &input, &mut found);
+            let found = self.deviate_violations(&op.name, &input, found);
             if !found.is_empty() {
                 let shown: Vec<String> = found.iter().take(5).map(ToString::to_string).collect();
                 let more = if found.len() > 5 { format!(" (and {} more)", found.len() - 5) } else { String::new() };

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::deviation::Deviation;
+use super::readings::stored_tags;
 use super::{ApiError, EmulatorConfig, ErrorCode};
 use crate::model::ServiceModel;
 use crate::validate::{normalize, summary_of};
@@ -99,7 +100,7 @@ impl Store {
         let request = json!({
             "meshName": mesh_name,
             "spec": normalize(model, "MeshSpec", input.get("spec").unwrap_or(&json!({}))),
-            "tags": normalize(model, "TagList", input.get("tags").unwrap_or(&json!([]))),
+            "tags": stored_tags(normalize(model, "TagList", input.get("tags").unwrap_or(&json!([])))),
         });
         let token = input.get("clientToken").and_then(Value::as_str).map(str::to_string);
         if let Some(replayed) = self.replay(config, "CreateMesh", token.as_deref(), &request)?
@@ -119,10 +120,9 @@ impl Store {
             ));
         }
         let arn = format!("arn:aws:appmesh:{}:{}:mesh/{mesh_name}", config.region, config.account_id);
-        let mut spec = request["spec"].clone();
-        if spec.get("egressFilter").is_none() {
-            spec["egressFilter"] = json!({"type": "DROP_ALL"});
-        }
+        // The spec as sent: App Mesh invents no member (`{}` stays `{}`, although the documented
+        // default egress filter is DROP_ALL).
+        let spec = request["spec"].clone();
         let data = json!({
             "meshName": mesh_name,
             "metadata": Self::metadata(config, arn, now_epoch_seconds()),
@@ -182,7 +182,7 @@ impl Store {
             "meshOwner": input.get("meshOwner").cloned().unwrap_or(Value::Null),
             "virtualNodeName": node_name,
             "spec": spec,
-            "tags": normalize(model, "TagList", input.get("tags").unwrap_or(&json!([]))),
+            "tags": stored_tags(normalize(model, "TagList", input.get("tags").unwrap_or(&json!([])))),
         });
         let token = input.get("clientToken").and_then(Value::as_str).map(str::to_string);
         let replayed = self.replay(config, "CreateVirtualNode", token.as_deref(), &request)?;

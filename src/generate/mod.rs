@@ -42,6 +42,10 @@ pub enum Covers {
     UnionInvalid(String),
     WrongType(String),
     Error(String),
+    /// A disputed point, probed: (dispute id, probe number).
+    Disputed(String, usize),
+    /// A generated check (rule, member) a dispute takes the place of.
+    Replaced(String, String),
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +65,8 @@ struct Scenario {
     /// Extra steps after the request (replays, conflicts).
     then_more: Vec<String>,
     covers: Vec<Covers>,
+    /// The disputed point the request probes: any of its readings is a pass.
+    disputed: Option<String>,
 }
 
 /// One generated file.
@@ -191,7 +197,13 @@ impl Context<'_> {
             expect: expect.map(str::to_string),
             then_more: Vec::new(),
             covers,
+            disputed: None,
         }
+    }
+
+    /// Whether a dispute of this operation replaces the generated check of `rule` on `member`.
+    fn replaced(&self, rule: &str, member: &MemberPath) -> bool {
+        self.model.provenance.disputes_of(&self.operation).any(|d| d.replaces(rule, &member.tag()))
     }
 }
 
@@ -235,6 +247,11 @@ pub fn generate(model: &ServiceModel, operation: &str, model_source: &str) -> Re
         ("types", "members of the wrong JSON type and bodies that are not JSON objects are refused", types(&ctx)),
         ("uri_and_query", "URI and query members", uri_and_query(&ctx)),
         ("errors", "the documented error table", errors(&ctx)),
+        (
+            "disputed",
+            "points where the sources disagree: any reading passes, and which one is reported",
+            disputed(&ctx),
+        ),
     ];
     let op_dir = snake_case(operation);
     let mut files = Vec::new();
@@ -257,6 +274,21 @@ pub fn generate(model: &ServiceModel, operation: &str, model_source: &str) -> Re
 /// `DescribeMesh`).
 pub fn describe_operation(operation: &str) -> Option<String> {
     operation.strip_prefix("Create").map(|resource| format!("Describe{resource}"))
+}
+
+/// The List operation over what `operation` creates, with the output member that holds the
+/// items: `CreateVirtualNode` → (`ListVirtualNodes`, `virtualNodes`), `CreateMesh` → (`ListMeshes`,
+/// `meshes`).
+pub fn list_operation(model: &ServiceModel, operation: &str) -> Option<(String, String)> {
+    let resource = operation.strip_prefix("Create")?;
+    let list =
+        [format!("List{resource}s"), format!("List{resource}es")].into_iter().find_map(|n| model.operation(&n))?;
+    let output = model.structure(list.output.as_deref()?)?;
+    let member = output
+        .members
+        .iter()
+        .find(|m| matches!(model.shape(&m.target).map(|s| &s.kind), Some(ShapeKind::List { .. })))?;
+    Some((list.name.clone(), member.name.clone()))
 }
 
 /// The required inputs of the matching Describe operation (`CreateMesh` → `DescribeMesh`).
@@ -341,7 +373,7 @@ fn constrained<'c>(ctx: &'c Context<'_>) -> Vec<(&'c MemberInfo, crate::model::B
 
 fn bounds(ctx: &Context) -> Vec<Scenario> {
     let mut out = Vec::new();
-    for (info, bounds, unit) in constrained(ctx) {
+    for (info, bounds, unit) in constrained(ctx).into_iter().filter(|(info, ..)| !ctx.replaced("bound", &info.path)) {
         let display = info.path.display();
         let describe = |n: i64| if unit.is_empty() { n.to_string() } else { format!("{n} {unit}") };
         let is_length = !unit.is_empty();
@@ -382,7 +414,7 @@ fn bounds(ctx: &Context) -> Vec<Scenario> {
 fn required(ctx: &Context) -> Vec<Scenario> {
     ctx.infos
         .iter()
-        .filter(|i| i.required && i.location == Location::Body)
+        .filter(|i| i.required && i.location == Location::Body && !ctx.replaced("required", &i.path))
         .map(|info| {
             let request = ctx.fix_identity(without(ctx.model, &ctx.root, &ctx.base(), &info.path), Some(&info.path));
             ctx.scenario(
@@ -498,6 +530,7 @@ fn types(ctx: &Context) -> Vec<Scenario> {
             expect: Some(BAD_REQUEST.to_string()),
             then_more: Vec::new(),
             covers: vec![],
+            disputed: None,
         });
     }
     out
@@ -591,22 +624,58 @@ fn errors(ctx: &Context) -> Vec<Scenario> {
                 ];
                 out.push(scenario);
             }
-            "NotFoundException" if ctx.in_mesh => {} // in uri_and_query, where the mesh is
-            other => {
-                // Not provoked here: 5xx cannot be provoked by a client, and 403, 429 and
-                // LimitExceededException belong to the stateful features. The check runs on every
-                // answer that carries the code.
-                let name = format!("{other} answers have the documented wire shape whenever a target sends one");
-                out.push(Scenario {
-                    name,
-                    tags: tags.to_vec(),
-                    givens: Vec::new(),
-                    request: Request::Input(Value::Null),
-                    expect: Some(other.to_string()),
-                    then_more: vec![format!("Then every {other} answer so far has the documented wire shape")],
-                    covers,
+            // NotFoundException is provoked in uri_and_query, where the mesh is. The other codes
+            // cannot be provoked by one request (5xx, 403, 429, LimitExceededException): the
+            // stateful features provoke some, and every answer that carries one is judged after
+            // the run (`suite::judge_observed_errors`), counted as covered only when seen.
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The documented errors one generated request can provoke: BadRequestException by breaking
+/// the input, ConflictException by taking a name twice, NotFoundException by naming a mesh that
+/// does not exist.
+fn provokable_errors(ctx: &Context) -> Vec<String> {
+    let provokable = |code: &str| match code {
+        "BadRequestException" => ctx.infos.iter().any(|i| i.required && i.location == Location::Body),
+        "ConflictException" => !ctx.identifiers.is_empty(),
+        "NotFoundException" => ctx.in_mesh,
+        _ => false,
+    };
+    ctx.documented_errors.iter().filter(|code| provokable(code)).cloned().collect()
+}
+
+/// One scenario per probe of every disputed point of the operation: the request is sent, and
+/// whichever reading the answer follows is reported, never failed.
+fn disputed(ctx: &Context) -> Vec<Scenario> {
+    let mut out = Vec::new();
+    for dispute in ctx.model.provenance.disputes_of(&ctx.operation) {
+        let probes = dispute.probes.iter().enumerate().filter(|(_, p)| p.operation == ctx.operation);
+        for (index, probe) in probes {
+            let path = MemberPath(probe.member.split('.').map(|name| Step::Member(name.to_string())).collect());
+            let mut covers = vec![Covers::Disputed(dispute.id.clone(), index)];
+            for replaced in &dispute.replaces {
+                covers.push(match replaced.rule.as_str() {
+                    "required" => Covers::Required(replaced.member.clone()),
+                    _ => Covers::Replaced(replaced.rule.clone(), replaced.member.clone()),
                 });
             }
+            let mut scenario = ctx.scenario(
+                format!("Sources disagree on {}: {}", dispute.title, probe.what),
+                &[
+                    "@disputed".to_string(),
+                    format!("@dispute:{}", dispute.id),
+                    member_tag(&path),
+                    "@expect:any".to_string(),
+                ],
+                ctx.request_with(&path, probe.value.clone()),
+                None,
+                covers,
+            );
+            scenario.disputed = Some(dispute.id.clone());
+            out.push(scenario);
         }
     }
     out
@@ -618,6 +687,10 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
     let mut bounds = BTreeSet::new();
     for (info, bound, unit) in constrained(ctx) {
         let tag = info.path.tag();
+        if ctx.replaced("bound", &info.path) {
+            bounds.insert(Covers::Replaced("bound".to_string(), tag));
+            continue;
+        }
         if let Some(min) = bound.min {
             bounds.insert(Covers::Bound(tag.clone(), "min-accepted"));
             if unit.is_empty() || min != 0.0 {
@@ -657,12 +730,21 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
     }
     let types =
         body().filter(|i| wrong_type(ctx.model, &i.shape).is_some()).map(|i| Covers::WrongType(i.path.tag())).collect();
-    let errors = ctx.documented_errors.iter().map(|e| Covers::Error(e.clone())).collect();
+    let errors = provokable_errors(ctx).into_iter().map(Covers::Error).collect();
+    let disputed = ctx
+        .model
+        .provenance
+        .disputes_of(&ctx.operation)
+        .flat_map(|d| {
+            let probes = d.probes.iter().enumerate().filter(|(_, p)| p.operation == ctx.operation);
+            probes.map(|(index, _)| Covers::Disputed(d.id.clone(), index)).collect::<Vec<_>>()
+        })
+        .collect();
     vec![
         CoverageLine {
             what: "constrained members x bounds",
             expected: bounds,
-            covered: pick(&|c| matches!(c, Covers::Bound(..))),
+            covered: pick(&|c| matches!(c, Covers::Bound(..) | Covers::Replaced(..))),
         },
         CoverageLine {
             what: "required members",
@@ -685,9 +767,14 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
             covered: pick(&|c| matches!(c, Covers::WrongType(..))),
         },
         CoverageLine {
-            what: "documented errors",
+            what: "documented errors one request can provoke",
             expected: errors,
             covered: pick(&|c| matches!(c, Covers::Error(..))),
+        },
+        CoverageLine {
+            what: "disputed points probed",
+            expected: disputed,
+            covered: pick(&|c| matches!(c, Covers::Disputed(..))),
         },
     ]
 }
@@ -705,8 +792,11 @@ fn render(ctx: &Context, title: &str, scenarios: &[Scenario], model_source: &str
     let _ = writeln!(out, "{}", header(model_source));
     let _ = writeln!(out, "@generated");
     let _ = writeln!(out, "Feature: {}: {title}", ctx.operation);
-    let _ =
-        writeln!(out, "  Each case below comes from the {} input shape or the documented error table.", ctx.operation);
+    let _ = writeln!(
+        out,
+        "  Each case below comes from the {} input shape, the documented error table or the model's record of disputed points.",
+        ctx.operation
+    );
     for scenario in scenarios {
         out.push('\n');
         let _ = writeln!(out, "  {}", scenario.tags.join(" "));
@@ -730,6 +820,10 @@ fn render(ctx: &Context, title: &str, scenarios: &[Scenario], model_source: &str
         }
         let has_request = !matches!(scenario.request, Request::Input(Value::Null));
         match (&scenario.expect, has_request) {
+            _ if scenario.disputed.is_some() => {
+                let id = scenario.disputed.as_deref().unwrap_or_default();
+                let _ = writeln!(out, "    Then the answer follows one of the readings of \"{id}\"");
+            }
             (None, _) => {
                 let _ = writeln!(out, "    Then the request succeeds as documented");
             }
@@ -749,6 +843,16 @@ fn render(ctx: &Context, title: &str, scenarios: &[Scenario], model_source: &str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_operations_follow_the_resource() {
+        let model = ServiceModel::embedded();
+        let list = |op: &str| list_operation(&model, op).map(|(a, b)| format!("{a}.{b}"));
+        assert_eq!(list("CreateVirtualNode").as_deref(), Some("ListVirtualNodes.virtualNodes"));
+        assert_eq!(list("CreateMesh").as_deref(), Some("ListMeshes.meshes"));
+        assert_eq!(list("CreateGatewayRoute").as_deref(), Some("ListGatewayRoutes.gatewayRoutes"));
+        assert_eq!(list("DescribeMesh"), None);
+    }
 
     #[test]
     fn snake_case_names() {

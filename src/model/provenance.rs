@@ -34,6 +34,8 @@ pub mod source {
     pub const AWS_SDK_RETRIES: &str = "aws-sdk-retries";
     /// The 2019 CreateVirtualNode page with the documented sample request and response.
     pub const API_CREATE_VIRTUAL_NODE_2019: &str = "api-create-virtual-node-2019";
+    /// Dot segments in request paths.
+    pub const RFC3986: &str = "rfc3986";
     /// What the harness itself requires of any answer (it completes, it can be read).
     pub const HARNESS: &str = "harness";
 
@@ -48,6 +50,7 @@ pub mod source {
         AWS_SIGV4,
         AWS_SDK_RETRIES,
         API_CREATE_VIRTUAL_NODE_2019,
+        RFC3986,
     ];
 }
 
@@ -120,6 +123,15 @@ pub struct Probe {
     pub value: Value,
 }
 
+/// A generated check a dispute takes the place of: `rule` (`required`, `bound`) of `member` (a
+/// dotted path without list indexes, as in `@member:` tags).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Replaced {
+    pub rule: String,
+    pub member: String,
+}
+
 /// A point where sources disagree, or where AWS's behaviour is not known. A target that follows
 /// any of the readings is not failed for it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -135,9 +147,18 @@ pub struct Dispute {
     pub documentation: Option<String>,
     /// The reading the embedded emulator follows unless told otherwise (its source id).
     pub emulator: String,
+    /// The generated checks this dispute replaces: they would fail a target for following the
+    /// other reading.
+    #[serde(default)]
+    pub replaces: Vec<Replaced>,
 }
 
 impl Dispute {
+    /// Whether this dispute replaces the generated check of `rule` on `member`.
+    pub fn replaces(&self, rule: &str, member: &str) -> bool {
+        self.replaces.iter().any(|r| r.rule == rule && r.member == member)
+    }
+
     pub fn reading(&self, source: &str) -> Option<&Reading> {
         self.readings.iter().find(|r| r.source == source)
     }

@@ -168,6 +168,7 @@ mod tests {
             tags: vec![],
             status: ScenarioStatus::Passed,
             skip_reason: None,
+            unjudged: vec![],
         };
         let (passing, not_exercised) = expectations.unmatched(&[], std::slice::from_ref(&ran), false);
         assert_eq!((passing.len(), not_exercised.len()), (2, 0));

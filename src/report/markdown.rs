@@ -79,6 +79,16 @@ pub fn render(report: &Report) -> String {
             "| Reproducing | the commands below point at `{serve}`; start it, then run them with any credentials |"
         );
     }
+    if counts.informational > 0 {
+        let _ = writeln!(
+            md,
+            "| Sources disagree | {} informational finding(s); never failures (see below) |",
+            counts.informational
+        );
+    }
+    if counts.unjudged > 0 {
+        let _ = writeln!(md, "| Checks skipped | {} check(s) found nothing to judge (see below) |", counts.unjudged);
+    }
     if counts.cleanup_problems > 0 {
         let _ =
             writeln!(md, "| Clean-up | {} mesh(es) could not be removed; see the run log |", counts.cleanup_problems);
@@ -123,6 +133,8 @@ pub fn render(report: &Report) -> String {
             write_bucket(&mut md, report, bucket);
         }
     }
+
+    write_informational(&mut md, report);
 
     if let Some(expectations) = &report.expectations {
         let _ = writeln!(md, "\n## Expectations ({})\n", expectations.file);
@@ -177,7 +189,60 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "- {} (`{}`): {}", cell(&scenario.name), scenario.location, cell(reason));
         }
     }
+    let unjudged: Vec<_> = report.scenarios.iter().flat_map(|s| s.unjudged.iter().map(move |u| (s, u))).collect();
+    if !unjudged.is_empty() {
+        let _ = writeln!(md, "\n## Checks skipped: nothing to judge\n");
+        for (scenario, unjudged) in unjudged {
+            let _ = writeln!(
+                md,
+                "- {} (`{}`), step \"{}\": {}",
+                cell(&scenario.name),
+                scenario.location,
+                cell(&unjudged.step),
+                cell(&unjudged.reason)
+            );
+        }
+    }
+    if !report.sources.is_empty() {
+        let _ = writeln!(md, "\n## Sources cited\n");
+        for (id, source) in &report.sources {
+            match &source.url {
+                Some(url) => {
+                    let _ = writeln!(md, "- `{id}`: [{}]({url})", cell(&source.title));
+                }
+                None => {
+                    let _ = writeln!(md, "- `{id}`: {}", cell(&source.title));
+                }
+            }
+        }
+    }
     md
+}
+
+/// The informational findings, grouped by disputed point: what the target did and which
+/// reading that follows. They never change the verdict.
+fn write_informational(md: &mut String, report: &Report) {
+    let _ = writeln!(md, "\n## Where the sources disagree (information, never a failure)\n");
+    if report.informational.is_empty() {
+        let _ = writeln!(md, "No scenario probed a disputed point.");
+        return;
+    }
+    let _ = writeln!(md, "Either reading passes; `--strict-docs` requires the documentation's.");
+    let mut points: Vec<&str> = report.informational.iter().map(|f| f.rule.as_str()).collect();
+    points.dedup();
+    for point in points {
+        let _ = writeln!(md, "\n- {}\n", cell_full(point));
+        let _ = writeln!(md, "  | Scenario | What the target did |\n  |---|---|");
+        for finding in report.informational.iter().filter(|f| f.rule == point) {
+            let _ =
+                writeln!(md, "  | {} (`{}`) | {} |", cell(&finding.scenario), finding.location, cell(&finding.actual));
+        }
+    }
+}
+
+/// Like [`cell`], without shortening: for text a reader needs whole.
+fn cell_full(text: &str) -> String {
+    text.replace(['\n', '\r'], " ").replace('|', "\\|").replace('`', "'")
 }
 
 fn write_bucket(md: &mut String, report: &Report, bucket: &Bucket) {
@@ -185,6 +250,12 @@ fn write_bucket(md: &mut String, report: &Report, bucket: &Bucket) {
     let status = if bucket.all_expected { " (expected)" } else { "" };
     let _ = writeln!(md, "### `{}`{status}\n", bucket.key);
     let _ = writeln!(md, "- **{}**, {} area: {}", bucket.severity, bucket.area, cell(&bucket.title));
+    let source = report.sources.get(&bucket.source);
+    let source = match source.and_then(|s| s.url.as_deref().map(|url| (s, url))) {
+        Some((source, url)) => format!("[{}]({url})", cell(&source.title)),
+        None => format!("`{}`", bucket.source),
+    };
+    let _ = writeln!(md, "- source: {source}");
     let _ = writeln!(md, "- expected: {}", cell(&bucket.expected));
     for actual in &bucket.actual_examples {
         let _ = writeln!(md, "- actual: {}", cell(actual));

@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use crate::checks::Severity;
 use crate::client::{Exchange, LatencySummary};
-use crate::suite::{Outcome, RunSummary, ScenarioResult};
+use crate::model::ServiceModel;
+use crate::model::provenance::source;
+use crate::suite::{Outcome, RunSummary, ScenarioResult, StepFailure, Unjudged};
 
 pub use expectations::{Expectation, Expectations};
 
@@ -86,6 +88,8 @@ pub struct TargetInfo {
     pub profile: Option<String>,
     /// The deviation modes the embedded emulator ran with.
     pub deviations: Vec<String>,
+    /// The readings of disputed points the embedded emulator was told to follow (`ID=SOURCE`).
+    pub readings: Vec<String>,
 }
 
 impl TargetInfo {
@@ -101,7 +105,8 @@ impl TargetInfo {
             return None;
         }
         let deviations: String = self.deviations.iter().map(|d| format!(" --deviation {d}")).collect();
-        Some(format!("appmesh-conformance serve --port 9080 --region {}{deviations}", self.region))
+        let readings: String = self.readings.iter().map(|r| format!(" --reading {r}")).collect();
+        Some(format!("appmesh-conformance serve --port 9080 --region {}{deviations}{readings}", self.region))
     }
 }
 
@@ -209,6 +214,8 @@ pub struct ScenarioReport {
     pub tags: Vec<String>,
     pub status: ScenarioStatus,
     pub skip_reason: Option<String>,
+    /// Checks a step could not make (nothing to judge), with why.
+    pub unjudged: Vec<Unjudged>,
 }
 
 /// One failed check (or a harness error) in one scenario.
@@ -221,6 +228,8 @@ pub struct Failure {
     /// The key of the bucket of failures that share this one's cause.
     pub bucket: String,
     pub severity: Severity,
+    /// Where the rule comes from: an id of the report's `sources` table.
+    pub source: String,
     pub area: &'static str,
     pub scenario: String,
     pub location: String,
@@ -247,6 +256,7 @@ impl Failure {
             check_id: String::new(),
             bucket: String::new(),
             severity: Severity::Must,
+            source: source::HARNESS.to_string(),
             area,
             scenario: scenario.to_string(),
             location: location.to_string(),
@@ -272,6 +282,8 @@ pub struct Bucket {
     pub key: String,
     pub check_id: String,
     pub severity: Severity,
+    /// The source of the rule (an id of the report's `sources` table).
+    pub source: String,
     pub area: &'static str,
     pub title: String,
     pub count: usize,
@@ -313,6 +325,10 @@ pub struct Counts {
     pub retries: u64,
     pub cleanup_problems: usize,
     pub parsing_errors: usize,
+    /// Informational findings: what the target did where the sources disagree.
+    pub informational: usize,
+    /// Checks skipped because a step found nothing to judge.
+    pub unjudged: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -335,8 +351,21 @@ pub struct Report {
     pub coverage: Vec<Coverage>,
     pub buckets: Vec<Bucket>,
     pub failures: Vec<Failure>,
+    /// Severity INFO: points where the sources disagree (or AWS's behaviour is unknown), what the
+    /// target did, and which reading that follows. They never change the verdict.
+    pub informational: Vec<Failure>,
     pub scenarios: Vec<ScenarioReport>,
     pub expectations: Option<ExpectationsReport>,
+    /// The sources the failures and findings cite, by id.
+    pub sources: BTreeMap<String, SourceInfo>,
+}
+
+/// A source as a report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceInfo {
+    pub title: String,
+    pub url: Option<String>,
+    pub precedence: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -371,22 +400,22 @@ impl Report {
     pub fn build(
         summary: &RunSummary,
         run: RunInfo,
-        coverage: Vec<Coverage>,
+        mut coverage: Vec<Coverage>,
         expectations: Option<(&Path, &Expectations)>,
+        model: &ServiceModel,
     ) -> Report {
+        let provenance = &model.provenance;
         let region = run.target.region.clone();
         let endpoints = (run.target.endpoint.clone(), run.target.reproduce_endpoint().to_string());
         let mut failures = Vec::new();
+        let mut informational = Vec::new();
         let mut scenarios = Vec::new();
         for result in &summary.scenarios {
             let area = area_of(&result.tags);
             let first = failures.len();
-            failures.extend(failures_of(
-                result,
-                area,
-                (&endpoints.0, &endpoints.1, &region),
-                expectations.map(|(_, e)| e),
-            ));
+            let places = (endpoints.0.as_str(), endpoints.1.as_str(), region.as_str());
+            failures.extend(failures_of(result, &result.failures, area, places, expectations.map(|(_, e)| e)));
+            informational.extend(failures_of(result, &result.findings, area, places, None));
             let own = &failures[first..];
             let status = match result.outcome {
                 Outcome::Passed => ScenarioStatus::Passed,
@@ -404,9 +433,34 @@ impl Report {
                 tags: result.tags.clone(),
                 status,
                 skip_reason: result.skip_reason.clone(),
+                unjudged: result.unjudged.clone(),
             });
         }
         scenarios.sort_by(|a, b| a.location.cmp(&b.location));
+        informational.sort_by(|a, b| (&a.rule, &a.location).cmp(&(&b.rule, &b.location)));
+        coverage.extend(error_coverage(summary, &coverage, model));
+        let sources = failures
+            .iter()
+            .chain(&informational)
+            .map(|f| f.source.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|id| {
+                let info = match provenance.source(&id) {
+                    Some(found) => SourceInfo {
+                        title: found.title.clone(),
+                        url: Some(found.url.clone()),
+                        precedence: Some(found.precedence),
+                    },
+                    None => SourceInfo {
+                        title: "the harness: the request completes and its answer can be read".to_string(),
+                        url: None,
+                        precedence: None,
+                    },
+                };
+                (id, info)
+            })
+            .collect();
 
         let expectations_report = expectations.map(|(path, expectations)| {
             let (unexpectedly_passing, not_exercised) =
@@ -428,6 +482,8 @@ impl Report {
             retries: summary.retries,
             cleanup_problems: summary.cleanup_problems,
             parsing_errors: summary.parsing_errors,
+            informational: informational.len(),
+            unjudged: scenarios.iter().map(|s| s.unjudged.len()).sum(),
         };
         let areas = AREAS
             .iter()
@@ -453,8 +509,10 @@ impl Report {
             coverage,
             buckets,
             failures,
+            informational,
             scenarios,
             expectations: expectations_report,
+            sources,
         }
     }
 
@@ -488,9 +546,10 @@ impl Report {
     }
 }
 
-/// The failures of one scenario as report entries.
+/// The failures (or findings) of one scenario's steps as report entries.
 fn failures_of(
     result: &ScenarioResult,
+    steps: &[StepFailure],
     area: &'static str,
     (recorded_endpoint, endpoint, region): (&str, &str, &str),
     expectations: Option<&Expectations>,
@@ -498,7 +557,7 @@ fn failures_of(
     let rule = rule_tag(&result.tags);
     let member = member_tag(&result.tags);
     let mut out = Vec::new();
-    for step in &result.failures {
+    for step in steps {
         let reproduce = step.exchange.as_ref().map(|e| reproduce(e, recorded_endpoint, endpoint, region));
         // What every failure of this step shares; each entry fills in the rest.
         let located = Failure {
@@ -527,6 +586,7 @@ fn failures_of(
                     check_id,
                     bucket,
                     severity: check.severity,
+                    source: check.source.clone(),
                     area: check_area(&check.id, area),
                     path: check.path.clone(),
                     rule: check.rule.clone(),
@@ -565,6 +625,7 @@ fn bucket(failures: &[Failure]) -> Vec<Bucket> {
             key: failure.bucket.clone(),
             check_id: failure.check_id.split('@').next().unwrap_or_default().to_string(),
             severity: failure.severity,
+            source: failure.source.clone(),
             area: failure.area,
             title: failure.rule.clone(),
             count: 0,
@@ -599,6 +660,33 @@ fn bucket(failures: &[Failure]) -> Vec<Bucket> {
         ))
     });
     list
+}
+
+/// What the report calls the runtime coverage of the error table.
+pub const ERRORS_SEEN: &str = "documented errors provoked or observed in this run";
+
+/// For each operation the generator covers: which of its documented errors a scenario provoked
+/// or the target sent during the run. An error counts only when it was seen.
+fn error_coverage(summary: &RunSummary, coverage: &[Coverage], model: &ServiceModel) -> Vec<Coverage> {
+    let operations: std::collections::BTreeSet<&str> = coverage.iter().map(|c| c.operation.as_str()).collect();
+    operations
+        .into_iter()
+        .filter_map(|operation| {
+            let documented = &model.operation(operation)?.errors;
+            let seen = |code: &String| summary.error_sightings.iter().any(|(op, c)| op == operation && c == code);
+            let missing: Vec<String> = documented.iter().filter(|c| !seen(c)).cloned().collect();
+            let covered = documented.len() - missing.len();
+            let percent = if documented.is_empty() { 100.0 } else { 100.0 * covered as f64 / documented.len() as f64 };
+            Some(Coverage {
+                operation: operation.to_string(),
+                what: ERRORS_SEEN.to_string(),
+                covered,
+                expected: documented.len(),
+                percent: (percent * 10.0).round() / 10.0,
+                missing,
+            })
+        })
+        .collect()
 }
 
 /// Seconds since the Unix epoch as RFC 3339 in UTC, for example `2026-11-24T21:29:49Z`.

@@ -41,8 +41,14 @@ pub struct SuiteContext {
     pub run_id: String,
     sequence: AtomicU64,
     results: Mutex<Vec<ScenarioResult>>,
-    /// Every error answer the scenarios received, for the error-table scenarios.
+    /// Every error answer the scenarios received, judged after the run (see
+    /// [`judge_observed_errors`]).
     observed_errors: Mutex<Vec<Exchange>>,
+    /// (operation, error code) pairs a scenario provoked on purpose or the target sent: the
+    /// run's coverage of the error table.
+    error_sightings: Mutex<std::collections::BTreeSet<(String, String)>>,
+    /// `--strict-docs`: judge disputed points by the documentation's reading.
+    pub strict_docs: bool,
     cleanup_problems: AtomicUsize,
     /// Meshes of this run not yet deleted: true once the target confirmed the create.
     meshes: Mutex<std::collections::BTreeMap<String, bool>>,
@@ -77,6 +83,8 @@ impl SuiteContext {
             sequence: AtomicU64::new(0),
             results: Mutex::new(Vec::new()),
             observed_errors: Mutex::new(Vec::new()),
+            error_sightings: Mutex::new(Default::default()),
+            strict_docs: false,
             cleanup_problems: AtomicUsize::new(0),
             parse_errors: AtomicUsize::new(0),
             expected_scenarios: AtomicUsize::new(0),
@@ -127,6 +135,8 @@ impl SuiteContext {
             location,
             outcome: Outcome::Skipped,
             failures: Vec::new(),
+            findings: Vec::new(),
+            unjudged: Vec::new(),
             skip_reason: Some(reason),
             tags: all_tags(feature, rule, scenario),
         });
@@ -155,12 +165,21 @@ impl SuiteContext {
         (certain, maybe)
     }
 
-    /// Keeps an error answer for the error-table scenarios.
+    /// Keeps an error answer, to be judged against the error table after the run.
     pub fn observe_error(&self, exchange: &Exchange) {
+        if let (Some(operation), Some(code)) = (&exchange.operation, exchange.error_code()) {
+            self.sight_error(operation, &code);
+        }
         self.observed_errors.lock().unwrap_or_else(|p| p.into_inner()).push(exchange.clone());
     }
 
-    /// The error answers received so far with the given code.
+    /// Records that `operation` answered (or was made to answer) `code`.
+    pub fn sight_error(&self, operation: &str, code: &str) {
+        let mut sightings = self.error_sightings.lock().unwrap_or_else(|p| p.into_inner());
+        sightings.insert((operation.to_string(), code.to_string()));
+    }
+
+    /// The error answers received with the given code.
     pub fn observed_errors(&self, code: &str) -> Vec<Exchange> {
         let observed = self.observed_errors.lock().unwrap_or_else(|p| p.into_inner());
         observed.iter().filter(|e| e.error_code().as_deref() == Some(code)).cloned().collect()
@@ -202,6 +221,13 @@ pub struct StepFailure {
     pub error: Option<String>,
 }
 
+/// A check a step could not make: there was nothing to judge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unjudged {
+    pub step: String,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Outcome {
     Passed,
@@ -216,6 +242,11 @@ pub struct ScenarioResult {
     pub location: String,
     pub outcome: Outcome,
     pub failures: Vec<StepFailure>,
+    /// Informational findings (severity INFO): what the target did where the sources disagree.
+    /// They never fail the scenario.
+    pub findings: Vec<StepFailure>,
+    /// Checks a step could not make, with why: skipped, never passed.
+    pub unjudged: Vec<Unjudged>,
     /// Why the scenario did not run, when it was skipped.
     pub skip_reason: Option<String>,
     /// The tags of the scenario, its rule and its feature, without the `@`.
@@ -263,6 +294,10 @@ pub struct ConformanceWorld {
     /// What the last burst saw.
     burst: Option<crate::probe::BurstReport>,
     step_failures: Vec<StepFailure>,
+    /// Informational findings of this scenario.
+    findings: Vec<StepFailure>,
+    /// Checks this scenario's steps could not make, with why.
+    unjudged: Vec<Unjudged>,
     /// The member and rule the scenario is about, from its `@member:` and rule tags.
     scenario_member: Option<String>,
     scenario_rule: Option<String>,
@@ -294,6 +329,8 @@ impl ConformanceWorld {
             concurrent: Vec::new(),
             burst: None,
             step_failures: Vec::new(),
+            findings: Vec::new(),
+            unjudged: Vec::new(),
             scenario_member: None,
             scenario_rule: None,
         }
@@ -341,6 +378,25 @@ impl ConformanceWorld {
             error: None,
         });
         panic!("{message}");
+    }
+
+    /// Records informational findings (what a target did where the sources disagree); the step
+    /// goes on and the scenario does not fail for them.
+    pub fn inform(&mut self, step: &str, findings: Vec<CheckFailure>, exchange: Option<&Exchange>) {
+        if findings.is_empty() {
+            return;
+        }
+        self.findings.push(StepFailure {
+            step: step.to_string(),
+            failures: findings,
+            exchange: exchange.cloned(),
+            error: None,
+        });
+    }
+
+    /// Records that the step found nothing to judge, and why: the check is skipped, not passed.
+    pub fn unjudged(&mut self, step: &str, reason: impl Into<String>) {
+        self.unjudged.push(Unjudged { step: step.to_string(), reason: reason.into() });
     }
 
     /// Fails the step on a transport or harness error.
@@ -572,6 +628,8 @@ pub struct RunSummary {
     pub requests: u64,
     pub retries: u64,
     pub scenarios: Vec<ScenarioResult>,
+    /// (operation, error code): errors a scenario provoked on purpose or the target sent.
+    pub error_sightings: Vec<(String, String)>,
 }
 
 impl RunSummary {
@@ -708,10 +766,12 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
         })
         .after(|feature, rule, scenario, finished, world| {
             async move {
-                let mut step_failures = Vec::new();
+                let (mut step_failures, mut findings, mut unjudged) = (Vec::new(), Vec::new(), Vec::new());
                 if let Some(world) = world {
                     world.clean_up().await;
                     step_failures = std::mem::take(&mut world.step_failures);
+                    findings = std::mem::take(&mut world.findings);
+                    unjudged = std::mem::take(&mut world.unjudged);
                 }
                 // A step that failed without recording a check (an assertion of the harness's
                 // own, a missing step definition) still leaves its reason in the results.
@@ -745,6 +805,8 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
                     location,
                     outcome,
                     failures: step_failures,
+                    findings,
+                    unjudged,
                     skip_reason: None,
                     tags: all_tags(feature, rule, scenario),
                 });
@@ -814,7 +876,8 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
         }
     };
 
-    let scenarios = std::mem::take(&mut *ctx.results.lock().unwrap_or_else(|p| p.into_inner()));
+    let mut scenarios = std::mem::take(&mut *ctx.results.lock().unwrap_or_else(|p| p.into_inner()));
+    scenarios.extend(judge_observed_errors(&ctx));
     let count = |outcome: Outcome| scenarios.iter().filter(|s| s.outcome == outcome).count();
     Ok(RunSummary {
         passed: count(Outcome::Passed),
@@ -825,5 +888,62 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
         requests: ctx.client.requests(),
         retries: ctx.client.retries(),
         scenarios,
+        error_sightings: ctx.error_sightings.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect(),
     })
+}
+
+/// The feature name of the results [`judge_observed_errors`] adds.
+pub const ERROR_TABLE_FEATURE: &str = "The documented error table, judged on every answer";
+
+/// After every scenario has run: each error code documented for the operations the run called
+/// is judged on every answer that carried it (status, `x-amzn-ErrorType`, JSON message). A code
+/// no answer carried is skipped with the reason, never passed: a client cannot provoke a server
+/// fault, and a target may never throttle.
+fn judge_observed_errors(ctx: &SuiteContext) -> Vec<ScenarioResult> {
+    let model = ctx.client.model();
+    let called = ctx.client.latency().into_keys().collect::<Vec<_>>();
+    let codes: std::collections::BTreeSet<&String> =
+        called.iter().filter_map(|name| model.operation(name)).flat_map(|op| &op.errors).collect();
+    codes
+        .into_iter()
+        .map(|code| {
+            let observed = ctx.observed_errors(code);
+            let failures: Vec<StepFailure> = observed
+                .iter()
+                .filter_map(|exchange| {
+                    let failures = crate::checks::check_error(model, exchange, code);
+                    (!failures.is_empty()).then(|| StepFailure {
+                        step: format!("Then every {code} answer has the documented wire shape"),
+                        failures,
+                        exchange: Some(exchange.clone()),
+                        error: None,
+                    })
+                })
+                .collect();
+            let skip_reason = observed.is_empty().then(|| {
+                let server_fault = model.structure(code).and_then(|s| s.error.as_ref()).is_some_and(|e| !e.sender_fault);
+                if server_fault {
+                    format!("no {code} answer came during the run: a client cannot provoke a server fault, so it is judged whenever a target sends one")
+                } else {
+                    format!("no scenario of this run provoked {code} and the target sent none, so there was nothing to judge")
+                }
+            });
+            let outcome = match (&skip_reason, failures.is_empty()) {
+                (Some(_), _) => Outcome::Skipped,
+                (None, true) => Outcome::Passed,
+                (None, false) => Outcome::Failed,
+            };
+            ScenarioResult {
+                feature: ERROR_TABLE_FEATURE.to_string(),
+                scenario: format!("Every {code} answer has the documented wire shape"),
+                location: format!("error-table:{code}"),
+                outcome,
+                failures,
+                findings: Vec::new(),
+                unjudged: Vec::new(),
+                skip_reason,
+                tags: vec!["error".to_string(), "observed".to_string(), format!("expect:{code}")],
+            }
+        })
+        .collect()
 }

@@ -25,6 +25,22 @@ pub fn text(output: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
 }
 
+/// The (passed, failed, skipped) of a run's closing line.
+pub fn closing_counts(shown: &str) -> (usize, usize, usize) {
+    let line = shown
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("conformance: ") && l.contains(" passed, "))
+        .unwrap_or_else(|| panic!("no closing line in:\n{shown}"));
+    let numbers: Vec<usize> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|n| n.parse().ok()).collect();
+    (numbers[0], numbers[1], numbers[2])
+}
+
+/// How many `skipped: ...` lines a run printed: every skipped scenario says why.
+pub fn skip_lines(shown: &str) -> usize {
+    shown.lines().filter(|l| l.starts_with("skipped: ")).count()
+}
+
 /// A client for a test emulator, signing with the credentials it verifies.
 pub fn client(endpoint: &str) -> Client {
     let config = ClientConfig {

@@ -1,14 +1,15 @@
 //! Steps that judge the outcome of any operation generically, from the model: success as
-//! documented (shape, echo, readback), nothing created after a refusal, and the wire shape of
-//! every error answer of a given code.
+//! documented (shape, echo, readback), nothing created after a refusal, and the answer to a
+//! request on which the sources disagree.
 
 use cucumber::gherkin::Step;
 use cucumber::then;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use super::ErrorName;
 use crate::checks::{self, CheckFailure, SentNode, Severity};
-use crate::generate::{describe_identifiers, describe_operation};
+use crate::generate::{describe_identifiers, describe_operation, list_operation};
+use crate::model::Location;
+use crate::model::provenance::{Expected, source};
 use crate::suite::ConformanceWorld;
 
 /// The answer is the documented success: status, content type and output shape; the members sent
@@ -36,7 +37,9 @@ async fn succeeds_as_documented(world: &mut ConformanceWorld, step: &Step) {
     }
     world.verdict(&step.value, failures, Some(&exchange));
 
-    let Some(describe) = describe_operation(&operation) else { return };
+    let Some(describe) = describe_operation(&operation) else {
+        return world.unjudged(&step.value, format!("{operation} has no Describe operation to read the result back"));
+    };
     let identifiers = describe_identifiers(world.client().model(), &operation);
     let input: serde_json::Map<String, Value> =
         identifiers.iter().map(|name| (name.clone(), sent[name].clone())).collect();
@@ -53,68 +56,180 @@ async fn succeeds_as_documented(world: &mut ConformanceWorld, step: &Step) {
     }
 }
 
-/// After a refusal nothing exists under the names the request used: the Describe operation says
-/// 404 (or, where a name itself is invalid, anything but success); where the request named no
-/// virtual node, the scenario's mesh lists none.
+/// Whether a value can be the last segment of a request path: a non-empty string that is not a
+/// dot segment (URL parsers remove those, even percent-encoded).
+fn addressable(value: &Value) -> bool {
+    value.as_str().is_some_and(|name| !matches!(name, "" | "." | ".."))
+}
+
+/// After a refusal nothing exists under the names the request used. Where the names can be
+/// addressed, the Describe operation says 404 (or, for a name the model itself refuses, anything
+/// but success); where they cannot (absent, not a string, empty, a dot segment), the List
+/// operation of the collection shows no such resource, and a fresh mesh holds none at all.
 #[then("nothing was created")]
 async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
     let operation = world.sent_operation.clone();
     let sent = world.sent.clone().unwrap_or_default();
-    let Some(describe) = describe_operation(&operation) else { return };
-    let identifiers = describe_identifiers(world.client().model(), &operation);
-    let all_named = identifiers.iter().all(|name| sent[name].is_string());
-    if !all_named {
-        if operation == "CreateVirtualNode" && world.mesh.is_some() {
-            world.expect_node_count(&step.value, 0, "a refused request creates nothing").await;
-        }
-        return;
-    }
-    let input: serde_json::Map<String, Value> =
-        identifiers.iter().map(|name| (name.clone(), sent[name].clone())).collect();
-    let input = Value::Object(input);
     let model = world.client().model();
-    let describe_input = model.operation(&describe).and_then(|d| d.input.clone()).unwrap_or_default();
-    let names_valid = crate::validate::violations(model, &describe_input, &input).is_empty();
-    if identifiers.iter().any(|name| sent[name] == "") {
-        return; // an empty name is no path: nothing can be addressed, so nothing to read back
-    }
-    let exchange = world.call(&step.value, &describe, &input).await;
-    let failures = if names_valid {
-        let mut failures = checks::check_error(world.client().model(), &exchange, "NotFoundException");
-        for failure in &mut failures {
-            failure.id = format!("nothing-created.{}", failure.id);
-            failure.rule = format!("a refused request creates nothing: {describe} is 404 ({})", failure.rule);
-        }
-        failures
-    } else if exchange.status() == 200 {
-        vec![nothing_created_failure("no resource under an invalid name", &format!("{describe} answered 200"))]
-    } else {
-        vec![]
+    let Some(describe) = describe_operation(&operation).filter(|d| model.operation(d).is_some()) else {
+        return world.unjudged(&step.value, format!("{operation} creates nothing that a Describe operation reads"));
     };
-    world.verdict(&step.value, failures, Some(&exchange));
+    let identifiers = describe_identifiers(model, &operation);
+    if identifiers.iter().all(|name| addressable(&sent[name])) {
+        let input = Value::Object(identifiers.iter().map(|name| (name.clone(), sent[name].clone())).collect());
+        let describe_input = model.operation(&describe).and_then(|d| d.input.clone()).unwrap_or_default();
+        let names_valid = crate::validate::violations(model, &describe_input, &input).is_empty();
+        let exchange = world.call(&step.value, &describe, &input).await;
+        let failures = if names_valid {
+            let mut failures = checks::check_error(world.client().model(), &exchange, "NotFoundException");
+            for failure in &mut failures {
+                failure.id = format!("nothing-created.{}", failure.id);
+                failure.rule = format!("a refused request creates nothing: {describe} is 404 ({})", failure.rule);
+            }
+            failures
+        } else if exchange.status() == 200 {
+            vec![nothing_created_failure("no resource under an invalid name", &format!("{describe} answered 200"))]
+        } else {
+            vec![]
+        };
+        return world.verdict(&step.value, failures, Some(&exchange));
+    }
+    // The new resource's own name is a body member; its parents travel in the path.
+    let create_input = model.operation(&operation).and_then(|op| op.input.as_deref()).and_then(|i| model.structure(i));
+    let is_body = |name: &str| create_input.and_then(|s| s.member(name)).is_some_and(|m| m.location == Location::Body);
+    let own = identifiers.iter().find(|name| is_body(name)).cloned();
+    let parents: Vec<&String> = identifiers.iter().filter(|name| !is_body(name)).collect();
+    if !parents.iter().all(|name| addressable(&sent[*name])) {
+        return world.unjudged(&step.value, "the request named no parent that can be listed");
+    }
+    let Some((list, member)) = list_operation(model, &operation) else {
+        return world.unjudged(&step.value, format!("{operation} has no List operation to look in"));
+    };
+    let list_input = Value::Object(parents.iter().map(|name| ((*name).clone(), sent[*name].clone())).collect());
+    let fresh = world.mesh.is_some()
+        && parents.iter().all(|name| Some(&sent[*name]) == world.mesh.as_ref().map(|m| json!(m)).as_ref());
+    let sought = own.as_ref().map(|name| &sent[name]).filter(|v| !v.is_null()).map(|v| match v {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    });
+    if !fresh && sought.is_none() {
+        return world.unjudged(
+            &step.value,
+            "the request named no resource, and the collection it would join is shared, so there is nothing to look for",
+        );
+    }
+    let client = world.ctx.client.clone();
+    let listed = match crate::cleanup::list_all(&client, &list, list_input, &member).await {
+        Ok(items) => items,
+        Err(problem) => {
+            let failure = CheckFailure::new(
+                "list.readable",
+                Severity::Must,
+                source::SDK_MODEL,
+                "",
+                &format!("{list} answers for an existing parent"),
+                format!("200 with a {member} list"),
+                problem,
+            );
+            return world.verdict(&step.value, vec![failure], None);
+        }
+    };
+    let own_name = own.as_deref().unwrap_or_default();
+    let names: Vec<String> = listed
+        .iter()
+        .map(|item| item[own_name].as_str().map_or_else(|| item[own_name].to_string(), str::to_string))
+        .collect();
+    let offending: Vec<&String> = names.iter().filter(|name| fresh || sought.as_ref() == Some(*name)).collect();
+    if !offending.is_empty() {
+        let expected = if fresh {
+            format!("{list} of the scenario's fresh mesh is empty")
+        } else {
+            format!("no {own_name} {sought:?}", sought = sought.unwrap_or_default())
+        };
+        let actual = offending.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ");
+        world.verdict(&step.value, vec![nothing_created_failure(&expected, &format!("{list} shows {actual}"))], None);
+    }
 }
 
 fn nothing_created_failure(expected: &str, actual: &str) -> CheckFailure {
-    CheckFailure {
-        id: "nothing-created".into(),
-        severity: Severity::Must,
-        source: crate::model::provenance::source::API_REFERENCE.into(),
-        path: String::new(),
-        rule: "a refused request creates nothing".into(),
-        expected: expected.into(),
-        actual: actual.into(),
-        hint: None,
-    }
+    CheckFailure::new(
+        "nothing-created",
+        Severity::Must,
+        source::API_REFERENCE,
+        "",
+        "a refused request creates nothing",
+        expected,
+        actual,
+    )
 }
 
-/// Errors a client cannot provoke (5xx) or that the stateful features provoke are judged on every
-/// answer that carries their code. This step judges those received so far; the client-side check
-/// in every request step judges the rest.
-#[then(expr = "every {error} answer so far has the documented wire shape")]
-async fn every_answer_has_the_wire_shape(world: &mut ConformanceWorld, step: &Step, error: ErrorName) {
-    let observed = world.ctx.observed_errors(&error.0);
-    for exchange in observed {
-        let failures = checks::check_error(world.client().model(), &exchange, &error.0);
-        world.verdict(&step.value, failures, Some(&exchange));
+/// The answer to a request on which the sources disagree (or AWS's behaviour is unknown): it
+/// must follow one of the readings the model file records, and which one it followed is reported
+/// as information. A well-formed answer either way never fails, unless `--strict-docs` asks for
+/// the documentation's reading.
+#[then(expr = "the answer follows one of the readings of {string}")]
+async fn follows_a_reading(world: &mut ConformanceWorld, step: &Step, dispute_id: String) {
+    let exchange = world.last().clone();
+    let operation = world.sent_operation.clone();
+    let model = world.client().model();
+    let dispute = model
+        .provenance
+        .dispute(&dispute_id)
+        .unwrap_or_else(|| panic!("the model records no disputed point `{dispute_id}`"))
+        .clone();
+    let outcome = match (exchange.status(), exchange.error_code()) {
+        (200..=299, _) => Expected::Success,
+        (_, Some(code)) => Expected::Error(code),
+        (status, None) => Expected::Error(format!("HTTP {status} without an error code")),
+    };
+    let member = world.scenario_member.clone().unwrap_or_default();
+    let followed = dispute.followed_by(&outcome);
+    let readings: Vec<String> =
+        dispute.readings.iter().map(|r| format!("{} ({})", r.outcome.describe(), r.source)).collect();
+    if followed.is_empty() {
+        let failure = CheckFailure::new(
+            &format!("dispute.{dispute_id}"),
+            Severity::Must,
+            &dispute.readings[0].source,
+            &member,
+            &format!("the answer follows one of the readings: {}", dispute.summary()),
+            readings.join(" or "),
+            outcome.describe(),
+        );
+        return world.verdict(&step.value, vec![failure], Some(&exchange));
     }
+    // Whichever reading it follows, the answer itself is well formed.
+    let op = model.operation(&operation).expect("a modelled operation was sent");
+    let wire = match &outcome {
+        Expected::Success => checks::check_success(model, op, &exchange),
+        Expected::Error(code) => checks::check_error(model, &exchange, code),
+    };
+    world.verdict(&step.value, wire, Some(&exchange));
+    let sources: Vec<&str> = followed.iter().map(|r| r.source.as_str()).collect();
+    let documented = dispute.documentation.as_deref().and_then(|doc| dispute.reading(doc));
+    if world.ctx.strict_docs
+        && let Some(documented) = documented
+        && !sources.contains(&documented.source.as_str())
+    {
+        let failure = CheckFailure::new(
+            &format!("dispute.{dispute_id}"),
+            Severity::Must,
+            &documented.source,
+            &member,
+            &format!("--strict-docs: the documentation's reading of {}: {}", dispute.title, documented.says),
+            documented.outcome.describe(),
+            format!("{} (the reading of {})", outcome.describe(), sources.join(", ")),
+        );
+        return world.verdict(&step.value, vec![failure], Some(&exchange));
+    }
+    let finding = CheckFailure::new(
+        &format!("dispute.{dispute_id}"),
+        Severity::Info,
+        sources[0],
+        &member,
+        &dispute.summary(),
+        format!("any of: {}", readings.join(", ")),
+        format!("{}: the reading of {}", outcome.describe(), sources.join(", ")),
+    );
+    world.inform(&step.value, vec![finding], Some(&exchange));
 }

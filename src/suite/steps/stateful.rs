@@ -407,7 +407,14 @@ async fn throttled_answers_are_429(world: &mut ConformanceWorld, step: &Step) {
         );
         return world.verdict(&step.value, vec![failure], None);
     }
-    for exchange in report.samples.get("429 TooManyRequestsException").into_iter().flatten() {
+    let throttled = report.samples.get("429 TooManyRequestsException").cloned().unwrap_or_default();
+    if throttled.is_empty() {
+        return world.unjudged(&step.value, "no answer of the burst was throttled, so there was none to judge");
+    }
+    for exchange in &throttled {
+        if let Some(operation) = &exchange.operation {
+            world.ctx.sight_error(operation, "TooManyRequestsException");
+        }
         let failures = checks::check_error(world.client().model(), exchange, "TooManyRequestsException");
         world.verdict(&step.value, failures, Some(exchange));
     }
@@ -425,7 +432,9 @@ async fn no_side_effect(world: &mut ConformanceWorld, step: &Step) {
 #[then("the harness sent no faster than its --max-rps")]
 async fn harness_within_max_rps(world: &mut ConformanceWorld, step: &Step) {
     let report = burst_report(world);
-    let Some(max_rps) = world.ctx.explicit_max_rps else { return };
+    let Some(max_rps) = world.ctx.explicit_max_rps else {
+        return world.unjudged(&step.value, "no --max-rps was set, so there is no pace to hold the harness to");
+    };
     // Slots are reserved exactly 1/R apart; a departure may wake a millisecond late, which can
     // bring one more into a measured second. More than that is a pacing failure.
     let allowed = max_rps.ceil() as usize + 1;
