@@ -192,6 +192,22 @@ fn build(model: &ServiceModel, shape: &str, every_member: bool, index: usize, de
     }
 }
 
+/// Full values of `shape` (see [`full`]) that between them choose every member of every union at
+/// every depth: the full value first, then one value per union member, that member chosen (at
+/// its fullest) where the full value chose another.
+pub fn full_variants(model: &ServiceModel, shape: &str) -> Vec<Value> {
+    let base = full(model, shape);
+    let mut out = vec![base.clone()];
+    for info in member_infos(model, shape) {
+        let Some(union) = model.structure(&info.shape).filter(|s| s.union) else { continue };
+        for member in union.members.iter().skip(1) {
+            let chosen = json!({ member.name.clone(): full(model, &member.target) });
+            out.push(with_value(model, shape, &base, &info.path, chosen));
+        }
+    }
+    out
+}
+
 /// `count` valid, distinct items of a list's member shape.
 pub fn items(model: &ServiceModel, member_shape: &str, count: usize) -> Value {
     Value::Array((0..count).map(|i| build(model, member_shape, false, i, 1)).collect())
@@ -371,6 +387,30 @@ mod tests {
         for (shape, length) in [("Arn", 3), ("Arn", 200), ("FilePath", 1), ("FilePath", 255), ("TagKey", 128), ("x", 0)]
         {
             assert_eq!(text_of_length(shape, length, 7).chars().count(), length);
+        }
+    }
+
+    /// Between them the variants choose every member of every union, and each is valid.
+    #[test]
+    fn full_variants_choose_every_union_member_and_validate() {
+        let model = ServiceModel::embedded();
+        let variants = full_variants(&model, "VirtualNodeSpec");
+        for variant in &variants {
+            assert_eq!(crate::validate::validate(&model, "VirtualNodeSpec", variant), vec![], "{variant}");
+        }
+        let text: Vec<String> = variants.iter().map(Value::to_string).collect();
+        for member in [
+            "\"awsCloudMap\"",
+            "\"dns\"",
+            "\"sds\"",
+            "\"acm\"",
+            "\"grpc\"",
+            "\"http2\"",
+            "\"tcp\"",
+            "\"text\"",
+            "\"json\"",
+        ] {
+            assert!(text.iter().any(|t| t.contains(member)), "no variant sets {member}");
         }
     }
 }

@@ -106,10 +106,19 @@ fn valid_at(model: &Arc<ServiceModel>, shape: &str, stack: &mut Vec<String>) -> 
         }
         ShapeKind::List { member, size } => {
             let item = valid_at(model, member, stack);
-            length_in(*size, OPEN_LIST)
-                .prop_flat_map(move |n| proptest::collection::vec(item.clone(), n))
-                .prop_map(Value::Array)
-                .boxed()
+            match size.max {
+                // A documented maximum is a boundary worth reaching often.
+                Some(_) => length_in(*size, OPEN_LIST)
+                    .prop_flat_map(move |n| proptest::collection::vec(item.clone(), n))
+                    .prop_map(Value::Array)
+                    .boxed(),
+                // Without one there is no boundary to favour: a plain vector, which shrinks by
+                // dropping items (a flat-mapped length would regenerate them instead).
+                None => {
+                    let min = size.min.unwrap_or(0.0).max(0.0) as usize;
+                    proptest::collection::vec(item, min..=min + OPEN_LIST).prop_map(Value::Array).boxed()
+                }
+            }
         }
         ShapeKind::Map { key, value, size } => {
             let keys = valid_at(model, key, stack).prop_filter_map("a string key", |k| k.as_str().map(str::to_string));

@@ -47,6 +47,8 @@ pub struct SuiteContext {
     /// (operation, error code) pairs a scenario provoked on purpose or the target sent: the
     /// run's coverage of the error table.
     error_sightings: Mutex<std::collections::BTreeSet<(String, String)>>,
+    /// The error codes scenarios asked for on purpose ("the request fails with ...").
+    provoked_errors: Mutex<std::collections::BTreeSet<String>>,
     /// `--strict-docs`: judge disputed points by the documentation's reading.
     pub strict_docs: bool,
     cleanup_problems: AtomicUsize,
@@ -84,6 +86,7 @@ impl SuiteContext {
             results: Mutex::new(Vec::new()),
             observed_errors: Mutex::new(Vec::new()),
             error_sightings: Mutex::new(Default::default()),
+            provoked_errors: Mutex::new(Default::default()),
             strict_docs: false,
             cleanup_problems: AtomicUsize::new(0),
             parse_errors: AtomicUsize::new(0),
@@ -177,6 +180,13 @@ impl SuiteContext {
     pub fn sight_error(&self, operation: &str, code: &str) {
         let mut sightings = self.error_sightings.lock().unwrap_or_else(|p| p.into_inner());
         sightings.insert((operation.to_string(), code.to_string()));
+    }
+
+    /// A scenario asked `operation` for `code` on purpose: it counts toward the run's coverage of
+    /// the error table whatever the target answered (the scenario judges the answer).
+    pub fn provoke_error(&self, operation: &str, code: &str) {
+        self.sight_error(operation, code);
+        self.provoked_errors.lock().unwrap_or_else(|p| p.into_inner()).insert(code.to_string());
     }
 
     /// The error answers received with the given code.
@@ -920,12 +930,15 @@ fn judge_observed_errors(ctx: &SuiteContext) -> Vec<ScenarioResult> {
                     })
                 })
                 .collect();
+            let provoked = ctx.provoked_errors.lock().unwrap_or_else(|p| p.into_inner()).contains(code);
             let skip_reason = observed.is_empty().then(|| {
                 let server_fault = model.structure(code).and_then(|s| s.error.as_ref()).is_some_and(|e| !e.sender_fault);
-                if server_fault {
+                if provoked {
+                    format!("scenarios asked for {code}, but no answer carried it (each of those scenarios judges its answer)")
+                } else if server_fault {
                     format!("no {code} answer came during the run: a client cannot provoke a server fault, so it is judged whenever a target sends one")
                 } else {
-                    format!("no scenario of this run provoked {code} and the target sent none, so there was nothing to judge")
+                    format!("no scenario of this run provokes {code} and the target sent none, so there was nothing to judge")
                 }
             });
             let outcome = match (&skip_reason, failures.is_empty()) {

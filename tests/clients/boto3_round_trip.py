@@ -1,6 +1,9 @@
 """A real AWS client against `appmesh-conformance serve`: boto3 must create a mesh, create the
 documented example virtual node, describe it, list it with pagination, delete it, and raise
-ConflictException, NotFoundException and BadRequestException as those classes.
+ConflictException, NotFoundException and BadRequestException as those classes. It also sends the
+full specs of full-specs.json (members of the final API: connection pools, outlier detection, TLS
+with SDS and subject alternative names, access-log formats, IP preference) and must read back
+exactly what it sent.
 
 With --verify-sigv4 the server checks signatures: boto3 signs with the emulator's default
 credentials and must be accepted, while a wrong secret and an unsigned request must be refused.
@@ -9,6 +12,8 @@ Usage: python boto3_round_trip.py ENDPOINT_URL [--verify-sigv4]
 Exits 0 when every step holds; prints the step that failed otherwise.
 """
 
+import json
+import os
 import sys
 import uuid
 
@@ -40,6 +45,23 @@ def refused(call, code: str) -> None:
         assert error.response["ResponseMetadata"]["HTTPStatusCode"] == 403, error.response
         return
     raise AssertionError(f"expected {code}, the call succeeded")
+
+
+def full_specs_round_trip(client) -> None:
+    """Every member sent comes back, from the create and from the describe."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "full-specs.json")) as file:
+        specs = json.load(file)
+    mesh = f"boto3-full-{uuid.uuid4().hex[:8]}"
+    created = client.create_mesh(meshName=mesh, spec=specs["mesh"])["mesh"]
+    assert created["spec"] == specs["mesh"], (created["spec"], specs["mesh"])
+    assert client.describe_mesh(meshName=mesh)["mesh"]["spec"] == specs["mesh"]
+    for name in ("virtualNodeCloudMap", "virtualNodeDns"):
+        node = client.create_virtual_node(meshName=mesh, virtualNodeName=name, spec=specs[name])["virtualNode"]
+        assert node["spec"] == specs[name], (name, node["spec"], specs[name])
+        described = client.describe_virtual_node(meshName=mesh, virtualNodeName=name)["virtualNode"]
+        assert described["spec"] == specs[name], (name, described["spec"], specs[name])
+        client.delete_virtual_node(meshName=mesh, virtualNodeName=name)
+    client.delete_mesh(meshName=mesh)
 
 
 def main(endpoint: str, verify: bool) -> None:
@@ -106,6 +128,7 @@ def main(endpoint: str, verify: bool) -> None:
         deleted = client.delete_virtual_node(meshName=mesh, virtualNodeName=name)["virtualNode"]
         assert deleted["status"]["status"] == "DELETED", deleted
     client.delete_mesh(meshName=mesh)
+    full_specs_round_trip(client)
     print("boto3 round trip: ok")
 
 

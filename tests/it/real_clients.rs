@@ -1,7 +1,9 @@
 //! Real AWS clients against `appmesh-conformance serve`: boto3 (the Python in `APPMESH_PYTHON`, else
-//! `python3`) and the AWS CLI (`aws` beside that Python, else on the PATH). Without them the tests
-//! are skipped with the reason printed, except under `CI=true`, where `.ci/run` installs both in a
-//! virtual environment and a missing one is a failure.
+//! `python3`), the AWS CLI (`aws` beside that Python, else on the PATH) and the AWS SDK for
+//! JavaScript v3 (`tests/clients/js`, after `npm ci` there). Each sends the full specs of
+//! `tests/clients/full-specs.json` and must read back exactly what it sent. Without a client its
+//! test is skipped with the reason printed, except under `CI=true`, where `.ci/run` installs them
+//! and a missing one is a failure.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -76,6 +78,60 @@ fn boto3_signatures_are_verified() {
     boto3_round_trip(&["--verify-sigv4"], &["--verify-sigv4"]);
 }
 
+/// The full specs every real client sends and reads back.
+fn full_specs() -> serde_json::Value {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/full-specs.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The fixture is valid by the model and sets the members of the final API the 2019 page lacks.
+#[test]
+fn the_full_specs_are_valid_and_use_the_final_api() {
+    let model = appmesh_conformance::model::ServiceModel::embedded();
+    let specs = full_specs();
+    for (key, shape) in
+        [("mesh", "MeshSpec"), ("virtualNodeCloudMap", "VirtualNodeSpec"), ("virtualNodeDns", "VirtualNodeSpec")]
+    {
+        let found = appmesh_conformance::validate::validate(&model, shape, &specs[key]);
+        assert!(found.is_empty(), "{key}: {found:?}");
+    }
+    let text = specs.to_string();
+    for member in [
+        "connectionPool",
+        "outlierDetection",
+        "subjectAlternativeNames",
+        "\"sds\"",
+        "format",
+        "ipPreference",
+        "responseType",
+    ] {
+        assert!(text.contains(member), "{member}");
+    }
+}
+
+/// `node` with the SDK installed under tests/clients/js (`npm ci --prefix tests/clients/js`).
+fn node_with_sdk() -> Option<String> {
+    let installed = std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/js/node_modules/@aws-sdk/client-app-mesh"
+    ));
+    let node = Command::new("node").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status();
+    (installed.is_dir() && matches!(node, Ok(status) if status.success())).then(|| "node".to_string())
+}
+
+#[test]
+fn js_sdk_round_trip_against_serve() {
+    let Some(node) = node_with_sdk() else {
+        return skip("no AWS SDK for JavaScript (npm ci --prefix tests/clients/js, with node on the PATH)");
+    };
+    let served = Served::start(&["--verify-sigv4"]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/js/round_trip.mjs");
+    let output = Command::new(node).arg(script).arg(&served.endpoint).output().unwrap();
+    let shown = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "js sdk round trip failed:\n{shown}");
+    assert!(shown.contains("js sdk round trip: ok"), "{shown}");
+}
+
 /// `aws` beside the Python in use (a virtual environment's), else on the PATH.
 fn aws_cli() -> Option<String> {
     let beside = std::env::var("APPMESH_PYTHON")
@@ -108,7 +164,19 @@ fn aws_cli_creates_a_virtual_node() {
         assert!(output.status.success(), "aws {args:?} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
         serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
     };
-    run(&["appmesh", "create-mesh", "--mesh-name", "cli-mesh"]);
+    let specs = full_specs();
+    let created = run(&["appmesh", "create-mesh", "--mesh-name", "cli-mesh", "--spec", &specs["mesh"].to_string()]);
+    assert_eq!(created["mesh"]["spec"], specs["mesh"], "{created}");
+    for name in ["virtualNodeCloudMap", "virtualNodeDns"] {
+        let spec = specs[name].to_string();
+        let args = ["appmesh", "create-virtual-node", "--mesh-name", "cli-mesh", "--virtual-node-name", name];
+        let created = run(&[&args[..], &["--spec", &spec]].concat());
+        assert_eq!(created["virtualNode"]["spec"], specs[name], "{created}");
+        let described =
+            run(&["appmesh", "describe-virtual-node", "--mesh-name", "cli-mesh", "--virtual-node-name", name]);
+        assert_eq!(described["virtualNode"]["spec"], specs[name], "{described}");
+        run(&["appmesh", "delete-virtual-node", "--mesh-name", "cli-mesh", "--virtual-node-name", name]);
+    }
     let spec = r#"{"listeners":[{"portMapping":{"port":9080,"protocol":"http"}}],"serviceDiscovery":{"dns":{"hostname":"a.local"}}}"#;
     let created = run(&[
         "appmesh",

@@ -12,7 +12,7 @@ use crate::suite::ConformanceWorld;
 async fn the_request_fails_with(world: &mut ConformanceWorld, step: &Step, error: ErrorName) {
     let exchange = world.last().clone();
     let operation = world.sent_operation.clone();
-    world.ctx.sight_error(&operation, &error.0);
+    world.ctx.provoke_error(&operation, &error.0);
     let failures = checks::check_error(world.client().model(), &exchange, &error.0);
     world.verdict(&step.value, failures, Some(&exchange));
 }

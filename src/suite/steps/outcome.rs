@@ -198,13 +198,6 @@ async fn follows_a_reading(world: &mut ConformanceWorld, step: &Step, dispute_id
         );
         return world.verdict(&step.value, vec![failure], Some(&exchange));
     }
-    // Whichever reading it follows, the answer itself is well formed.
-    let op = model.operation(&operation).expect("a modelled operation was sent");
-    let wire = match &outcome {
-        Expected::Success => checks::check_success(model, op, &exchange),
-        Expected::Error(code) => checks::check_error(model, &exchange, code),
-    };
-    world.verdict(&step.value, wire, Some(&exchange));
     let sources: Vec<&str> = followed.iter().map(|r| r.source.as_str()).collect();
     let documented = dispute.documentation.as_deref().and_then(|doc| dispute.reading(doc));
     if world.ctx.strict_docs
@@ -232,4 +225,12 @@ async fn follows_a_reading(world: &mut ConformanceWorld, step: &Step, dispute_id
         format!("{}: the reading of {}", outcome.describe(), sources.join(", ")),
     );
     world.inform(&step.value, vec![finding], Some(&exchange));
+    // Whichever reading it follows, the answer itself is well formed.
+    let model = world.client().model();
+    let op = model.operation(&operation).expect("a modelled operation was sent");
+    let wire = match &outcome {
+        Expected::Success => checks::check_success(model, op, &exchange),
+        Expected::Error(code) => checks::check_error(model, &exchange, code),
+    };
+    world.verdict(&step.value, wire, Some(&exchange));
 }
