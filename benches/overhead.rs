@@ -87,6 +87,7 @@ fn overhead(c: &mut Criterion) {
         timeout: Duration::from_secs(10),
         retry: appmesh_conformance::client::RetryPolicy::default(),
         max_rps: None,
+        run_deadline: None,
     };
     let client = appmesh_conformance::client::Client::new(model.clone(), config).unwrap();
     runtime.block_on(async {

@@ -10,6 +10,8 @@
 //! Every call here waits out throttling (however the target spells it), so that a busy target is
 //! not left with the run's resources.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -66,20 +68,194 @@ pub fn run_id_of(name: &str) -> Option<&str> {
 }
 
 /// Calls an operation, waiting out throttling (429, 503, or an error code naming throttling):
-/// up to 8 tries over about 25 seconds.
+/// up to 8 tries over about 25 seconds, less when the client's budget ends first.
 pub async fn call_persistently(client: &Client, operation: &str, input: &Value) -> Result<Exchange, String> {
     let mut wait = Duration::from_millis(200);
     for _ in 0..8 {
-        let exchange = client.call(operation, input).await.map_err(|e| e.to_string())?;
+        let exchange = client.call_once(operation, input).await.map_err(|e| e.to_string())?;
         let throttled = matches!(exchange.status(), 429 | 503)
             || exchange.error_code().is_some_and(|code| code.contains("Throttl") || code.contains("TooManyRequests"));
         if !throttled {
             return Ok(exchange);
         }
-        tokio::time::sleep(wait).await;
+        if !client.budget().sleep(wait).await {
+            return Err(format!("{operation}: throttled, and the run's budget ended"));
+        }
         wait = (wait * 2).min(Duration::from_secs(8));
     }
     Err(format!("{operation}: still throttled after 8 tries"))
+}
+
+/// The name of a listed mesh as text, whatever JSON type the target gave it.
+fn listed_name(mesh: &Value) -> String {
+    match &mesh["meshName"] {
+        Value::String(name) => name.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Whether a name can be the last segment of a request path (so a resource under it can be
+/// described and deleted): not empty and not a dot segment.
+pub fn addressable(name: &str) -> bool {
+    !matches!(name, "" | "." | "..")
+}
+
+/// What became of a mesh the run asked a target to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MeshState {
+    /// The create was sent; its answer was not a success (lost, refused): it may exist.
+    Asked,
+    /// The target answered the create with success.
+    Created,
+    /// Deleted, or looked up and not there.
+    Gone,
+    /// Still there, or may be, and why it could not be removed.
+    Left(String),
+}
+
+/// Every mesh a run asked a target to create, from before the request is sent until it is known
+/// to be gone: so that a lost answer, an interrupted scenario or a refused delete never leaves a
+/// mesh unaccounted for.
+#[derive(Debug, Default)]
+pub struct Ledger {
+    meshes: Mutex<BTreeMap<String, MeshState>>,
+    /// Creates that succeeded without a name: their ARN if the answer gave one, and what is known.
+    unnamed: Mutex<Vec<(Option<String>, String)>>,
+}
+
+/// The end-of-run account of what the run created.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Account {
+    /// Meshes the run asked for.
+    pub asked: usize,
+    /// Meshes the target said it created.
+    pub created: usize,
+    /// Meshes known to be gone at the end.
+    pub gone: usize,
+    /// Meshes that remain, or may, each with its name and why.
+    pub left: Vec<Leftover>,
+    /// Created resources the target gave neither a name nor an ARN for: the run cannot name them.
+    pub unnamed: Vec<String>,
+}
+
+/// A mesh the run could not remove.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Leftover {
+    pub name: String,
+    pub why: String,
+}
+
+impl Account {
+    /// `resources: 12 meshes asked for, 11 created, 12 gone, 0 left`.
+    pub fn line(&self) -> String {
+        format!(
+            "resources: {} mesh(es) asked for, {} created, {} gone, {} left{}",
+            self.asked,
+            self.created,
+            self.gone,
+            self.left.len() + self.unnamed.len(),
+            if self.unnamed.is_empty() { String::new() } else { format!(" ({} without a name)", self.unnamed.len()) }
+        )
+    }
+}
+
+impl Ledger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, MeshState>> {
+        self.meshes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Before a CreateMesh of `name` is sent.
+    pub fn asked(&self, name: &str) {
+        self.lock().entry(name.to_string()).or_insert(MeshState::Asked);
+    }
+
+    /// The target answered the create with success.
+    pub fn created(&self, name: &str) {
+        self.lock().insert(name.to_string(), MeshState::Created);
+    }
+
+    /// A successful create that named nothing: identified by its ARN when the answer has one
+    /// (then it is accounted for like any other), else only by `what` was sent.
+    pub fn created_unnamed(&self, arn: Option<&str>, what: String) {
+        self.unnamed.lock().unwrap_or_else(|p| p.into_inner()).push((arn.map(str::to_string), what));
+    }
+
+    pub fn gone(&self, name: &str) {
+        self.lock().insert(name.to_string(), MeshState::Gone);
+    }
+
+    pub fn left(&self, name: &str, why: String) {
+        self.lock().insert(name.to_string(), MeshState::Left(why));
+    }
+
+    /// Meshes not known to be gone.
+    pub fn outstanding(&self) -> Vec<(String, MeshState)> {
+        self.lock().iter().filter(|(_, s)| **s != MeshState::Gone).map(|(n, s)| (n.clone(), s.clone())).collect()
+    }
+
+    /// The account as it stands.
+    pub fn account(&self, created: usize) -> Account {
+        let meshes = self.lock();
+        let unnamed = self.unnamed.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let identified = unnamed.iter().filter_map(|(arn, _)| arn.as_ref()).map(|arn| Leftover {
+            name: format!("(no name) {arn}"),
+            why: "created without a name: no request can address it".to_string(),
+        });
+        Account {
+            asked: meshes.len(),
+            created,
+            gone: meshes.values().filter(|s| **s == MeshState::Gone).count(),
+            left: meshes
+                .iter()
+                .filter_map(|(name, state)| {
+                    let why = match state {
+                        MeshState::Gone => return None,
+                        MeshState::Left(why) => why.clone(),
+                        MeshState::Created => "not deleted".to_string(),
+                        MeshState::Asked => "its create was not answered with success; it may exist".to_string(),
+                    };
+                    Some(Leftover { name: name.clone(), why })
+                })
+                .chain(identified)
+                .collect(),
+            unnamed: unnamed.into_iter().filter(|(arn, _)| arn.is_none()).map(|(_, what)| what).collect(),
+        }
+    }
+
+    /// Removes one mesh of the ledger from the target, or says why it cannot: deletes it with its
+    /// virtual nodes when its name can be addressed (a 404 is gone); otherwise looks for it in
+    /// ListMeshes.
+    pub async fn remove(&self, client: &Client, name: &str) {
+        let problem = if addressable(name) {
+            match delete_mesh_fully(client, name).await {
+                Ok(()) => return self.gone(name),
+                Err(problems) => problems.join("; "),
+            }
+        } else {
+            format!("no request path can carry the name {name:?}")
+        };
+        // A delete that failed may have had nothing to delete (a target that answers a missing
+        // mesh with something else than 404): ListMeshes tells.
+        match list_all(client, "ListMeshes", json!({}), "meshes").await {
+            Ok(meshes) if !meshes.iter().any(|m| listed_name(m) == name) => self.gone(name),
+            Ok(_) => self.left(name, format!("it exists: {problem}")),
+            Err(listing) => self.left(name, format!("{problem}; and whether it exists is unknown: {listing}")),
+        }
+    }
+
+    /// Removes every outstanding mesh, for at most `within` (on a client with a budget of its
+    /// own, so that a run stopped by its budget still cleans up), and accounts for the run.
+    pub async fn settle(&self, client: &Client, within: Duration, created: usize) -> Account {
+        let client = client.with_fresh_budget(within);
+        let outstanding = self.outstanding();
+        let work = async {
+            for (name, _) in &outstanding {
+                self.remove(&client, name).await;
+            }
+        };
+        let _ = tokio::time::timeout(within, work).await;
+        self.account(created)
+    }
 }
 
 /// A delete: 200 or 404 is done.
@@ -177,11 +353,24 @@ pub async fn sweep(client: &Client, options: SweepOptions<'_>) -> Result<Sweep, 
     let mut chosen: Vec<String> = options.known.clone();
     for mesh in &meshes {
         let Some(name) = mesh["meshName"].as_str() else { continue };
-        if chosen.iter().any(|c| c == name) || !is_harness_name(name, options.run_id) {
+        if chosen.iter().any(|c| c == name) {
             continue;
         }
         let arn = mesh["arn"].as_str().unwrap_or_default();
-        if sweep.tags_checked && !arn.is_empty() {
+        if !is_harness_name(name, options.run_id) {
+            // A name too short to carry the run id: the run's tag still tells.
+            if let Some(run_id) = options.run_id
+                && sweep.tags_checked
+                && !arn.is_empty()
+                && tagged_with(client, arn, run_id).await == Some(true)
+            {
+                chosen.push(name.to_string());
+            }
+            continue;
+        }
+        // With a run id given, its names are enough: a mesh whose tagged create was lost, or a
+        // target that keeps no tags, must not escape.
+        if options.run_id.is_none() && sweep.tags_checked && !arn.is_empty() {
             match tagged_by_harness(client, arn, name).await {
                 Some(true) => {}
                 Some(false) => {
@@ -210,11 +399,30 @@ pub async fn sweep(client: &Client, options: SweepOptions<'_>) -> Result<Sweep, 
 /// Whether the mesh carries the harness's tag for the run its name gives; `None` when the target
 /// does not answer ListTagsForResource.
 async fn tagged_by_harness(client: &Client, arn: &str, name: &str) -> Option<bool> {
+    match run_id_of(name) {
+        Some(run_id) => tagged_with(client, arn, run_id).await,
+        None => Some(false),
+    }
+}
+
+/// Whether the resource carries the harness's tag with the value `run_id`; `None` when the
+/// target does not answer ListTagsForResource.
+async fn tagged_with(client: &Client, arn: &str, run_id: &str) -> Option<bool> {
     let exchange = call_persistently(client, "ListTagsForResource", &json!({ "resourceArn": arn })).await.ok()?;
     let body = exchange.json().filter(|_| exchange.status() == 200)?;
     let tags = body["tags"].as_array()?;
-    let run_id = run_id_of(name);
-    Some(tags.iter().any(|t| t["key"] == TAG_KEY && run_id.is_some_and(|id| t["value"] == id)))
+    Some(tags.iter().any(|t| t["key"] == TAG_KEY && t["value"] == run_id))
+}
+
+/// The run's tag, added to a create's input that sets no tags of its own (a request that does
+/// is about its tags, and is sent as written).
+pub fn with_run_tag(mut input: Value, run_id: &str) -> Value {
+    if let Some(object) = input.as_object_mut()
+        && !object.contains_key("tags")
+    {
+        object.insert("tags".to_string(), json!([{ "key": TAG_KEY, "value": run_id }]));
+    }
+    input
 }
 
 #[cfg(test)]

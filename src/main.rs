@@ -182,6 +182,13 @@ struct RunArgs {
     /// Limit on each request, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
+    /// Limit on the whole run, in seconds: past it the run stops, cleans up and writes its
+    /// reports.
+    #[arg(long, value_name = "SECONDS", default_value_t = appmesh_conformance::client::budget::DEFAULT_RUN_DEADLINE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    deadline: u64,
+    /// Limit on one scenario, in seconds: past it the scenario sends nothing more and fails.
+    #[arg(long, value_name = "SECONDS", default_value_t = suite::DEFAULT_SCENARIO_DEADLINE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    scenario_timeout: u64,
     /// Switch on a deviation mode of the embedded emulator (repeatable); for proving the suite
     /// catches it. Only with the embedded emulator.
     #[arg(long, value_name = "NAME")]
@@ -247,6 +254,11 @@ struct ServeArgs {
     /// An AWS SDK service model for App Mesh to serve instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
+    /// Connections held at most; beyond it the one that has waited longest for a request is
+    /// closed, or, when all are being answered, the new one gets 503. [default: the open-file
+    /// limit less 64, between 32 and 10,000]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -374,6 +386,7 @@ async fn run(args: RunArgs) -> ExitCode {
         timeout: Some(Duration::from_secs(args.timeout.max(1))),
         max_rps: args.max_rps,
         throttle_rps: profile.throttle_rps,
+        run_deadline: Some(Duration::from_secs(args.deadline)),
         emulator: EmulatorConfig {
             deviations: args.deviation.iter().copied().collect(),
             quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::of(&model) },
@@ -390,6 +403,7 @@ async fn run(args: RunArgs) -> ExitCode {
     let mut ctx = SuiteContext::with_seed(connected.client.clone(), connected.account_id.clone(), profile, seed);
     ctx.explicit_max_rps = args.max_rps;
     ctx.strict_docs = args.strict_docs;
+    ctx.scenario_deadline = Duration::from_secs(args.scenario_timeout);
     let ctx = Arc::new(ctx);
     println!("conformance: testing {}", connected.describe());
     println!("conformance: run {} with seed {seed} (repeat with --seed {seed})", ctx.run_id);
@@ -404,15 +418,29 @@ async fn run(args: RunArgs) -> ExitCode {
     let started = std::time::SystemTime::now();
     let clock = std::time::Instant::now();
     let run = suite::run(ctx.clone(), run_options);
-    let summary = tokio::select! {
-        result = run => result,
+    let budget = connected.client.budget().clone();
+    // The run ends when its scenarios are done, when it is interrupted, or when its budget says
+    // stop (a target that throttles or fails persistently, the deadline): then the scenarios in
+    // flight are dropped, and what they created is removed below all the same.
+    let (summary, stopped, interrupted) = tokio::select! {
+        result = run => match result {
+            Ok(summary) => (summary, None, false),
+            Err(error) => return usage_error(error),
+        },
         () = shutdown_signal() => {
-            return interrupted(&ctx).await;
+            eprintln!("\ninterrupted: stopping run {} and removing what it created (at most {} s; Ctrl-C again to stop now)",
+                ctx.run_id, INTERRUPTED_CLEANUP.as_secs());
+            (suite::summary_so_far(&ctx), Some("interrupted (Ctrl-C or SIGTERM)".to_string()), true)
+        }
+        reason = budget.wait_stopped() => {
+            eprintln!("stopped: {reason}");
+            (suite::summary_so_far(&ctx), Some(reason), false)
         }
     };
-    let summary = match summary {
-        Ok(summary) => summary,
-        Err(error) => return usage_error(error),
+    let cleanup_budget = if interrupted { INTERRUPTED_CLEANUP } else { END_CLEANUP };
+    let account = tokio::select! {
+        account = ctx.ledger.settle(&connected.client, cleanup_budget, ctx.meshes_created()) => account,
+        () = shutdown_signal() => ctx.ledger.account(ctx.meshes_created()),
     };
     let run_info = RunInfo {
         run_id: ctx.run_id.clone(),
@@ -440,7 +468,10 @@ async fn run(args: RunArgs) -> ExitCode {
             &model_text,
         ),
         latency: connected.client.latency(),
+        stopped: stopped.clone(),
+        resources: account.clone(),
     };
+    let endpoint = connected.client.config().endpoint.clone();
     if let Some(emulator) = connected.emulator {
         emulator.shutdown().await;
     }
@@ -456,6 +487,7 @@ async fn run(args: RunArgs) -> ExitCode {
             println!("skipped: {}: {reason}", scenario.scenario);
         }
     }
+    print_account(&account, &ctx.run_id, &endpoint, args.aws);
     println!("reports: {}", args.report_dir.display());
     let counts = &built.counts;
     if counts.expected_failures > 0 {
@@ -469,6 +501,10 @@ async fn run(args: RunArgs) -> ExitCode {
     }
     // Failed counts the unexpected failures only: what a CI log reader should act on.
     println!("conformance: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
+    if let Some(reason) = &stopped {
+        println!("conformance: STOPPED before the suite was done: {reason}");
+        return ExitCode::from(if interrupted { 130 } else { 1 });
+    }
     if summary.parsing_errors > 0 {
         eprintln!("error: {} feature file(s) could not be parsed", summary.parsing_errors);
         return ExitCode::from(2);
@@ -477,43 +513,34 @@ async fn run(args: RunArgs) -> ExitCode {
         eprintln!("error: no scenario matched; check --tags and --features");
         return ExitCode::from(2);
     }
+    if !account.unnamed.is_empty() {
+        eprintln!("error: the target created resources the run cannot name (above); find them by hand");
+        return ExitCode::from(1);
+    }
     if built.passed(args.strict) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
-/// After Ctrl-C or SIGTERM: the scenarios stop where they are, and everything the run created is
-/// removed before the process exits (130).
-async fn interrupted(ctx: &SuiteContext) -> ExitCode {
-    eprintln!("\ninterrupted: removing what run {} created on the target", ctx.run_id);
-    // Requests in flight when the scenarios stopped may still land: sweep twice.
-    let mut problems = Vec::new();
-    for pass in 0..2 {
-        if pass == 1 {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        let (known, _) = ctx.outstanding_meshes();
-        let options = cleanup::SweepOptions { run_id: Some(&ctx.run_id), known, dry_run: false };
-        match cleanup::sweep(&ctx.client, options).await {
-            Ok(sweep) => {
-                for name in &sweep.deleted {
-                    ctx.forget_mesh(name);
-                }
-                problems = sweep.problems;
-            }
-            Err(error) => problems = vec![error],
-        }
+/// How long clean-up may take after the suite, and after an interruption (Ctrl-C must end a run
+/// within seconds).
+const END_CLEANUP: Duration = Duration::from_secs(20);
+const INTERRUPTED_CLEANUP: Duration = Duration::from_secs(3);
+
+/// The account of what the run created: a line, then every mesh left, with the command that
+/// removes them.
+fn print_account(account: &cleanup::Account, run_id: &str, endpoint: &str, aws: bool) {
+    println!("{}", account.line());
+    for leftover in &account.left {
+        println!("  left: mesh {:?}: {}", leftover.name, leftover.why);
     }
-    let (_, maybe) = ctx.outstanding_meshes();
-    let unknown: Vec<&String> = maybe.iter().filter(|n| !cleanup::is_harness_name(n, Some(&ctx.run_id))).collect();
-    if problems.is_empty() && unknown.is_empty() {
-        eprintln!("interrupted: nothing of run {} is left on the target", ctx.run_id);
+    for unnamed in &account.unnamed {
+        println!("  left: {unnamed}");
     }
-    for problem in &problems {
-        eprintln!("warning: could not remove {problem}; run `appmesh-conformance cleanup --run-id {}`", ctx.run_id);
+    // `cleanup` finds what carries the run's name (or tag); the rest is named for a person.
+    let removable = account.left.iter().any(|l| cleanup::is_harness_name(&l.name, Some(run_id)));
+    if removable {
+        let target = if aws { "--aws".to_string() } else { format!("--endpoint {endpoint}") };
+        println!("  remove them with: appmesh-conformance cleanup {target} --run-id {run_id}");
     }
-    for name in unknown {
-        eprintln!("warning: a CreateMesh of {name:?} was in flight; if that mesh exists and is not yours, delete it");
-    }
-    ExitCode::from(130)
 }
 
 async fn repro(args: ReproArgs) -> ExitCode {
@@ -746,7 +773,11 @@ async fn serve(args: ServeArgs) -> ExitCode {
             .then(|| AuthConfig { access_key_id: args.access_key.clone(), secret_access_key: args.secret_key.clone() }),
         readings,
     };
-    let running = match emulator::start(model, config.clone(), args.port).await {
+    let mut limits = emulator::server::ServerLimits::default();
+    if let Some(max) = args.max_connections {
+        limits.max_connections = usize::try_from(max).unwrap_or(usize::MAX);
+    }
+    let running = match emulator::start_with_limits(model, config.clone(), args.port, limits).await {
         Ok(running) => running,
         Err(error) => {
             return usage_error(format!("cannot listen on 127.0.0.1:{}: {error}; choose another --port", args.port));
@@ -764,6 +795,13 @@ async fn serve(args: ServeArgs) -> ExitCode {
         quotas.meshes_per_account,
         quotas.virtual_nodes_per_mesh,
         quotas.backends_per_virtual_node
+    );
+    say!(
+        "connections: at most {}; request heads within {} s, bodies within {} s; idle connections closed after {} s",
+        limits.max_connections,
+        limits.head_timeout.as_secs(),
+        limits.body_timeout.as_secs(),
+        limits.idle_timeout.as_secs()
     );
     if let Some(limit) = config.rate_limit {
         say!("rate limit: {} requests/s, burst {}", limit.requests_per_second, limit.burst);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::client::target::{self, ConfigError, EndpointSource, resolve_endpoint, resolve_region};
-use crate::client::{Client, ClientConfig, ClientError, Credentials, RetryPolicy};
+use crate::client::{Client, ClientConfig, ClientError, Credentials, RetryPolicy, TransportKind};
 use crate::emulator::{self, AuthConfig, EmulatorConfig, Quotas, RunningEmulator};
 use crate::model::ServiceModel;
 
@@ -28,6 +28,8 @@ pub struct TargetOptions {
     /// The rate the target is declared to throttle above: without `max_rps`, ordinary traffic is
     /// paced below it so that only the throttling probe's bursts exceed it.
     pub throttle_rps: Option<f64>,
+    /// The whole run's deadline (`--deadline`); `None`: none.
+    pub run_deadline: Option<Duration>,
 }
 
 /// Ordinary traffic against a target declared to throttle above R is paced at this share of R.
@@ -80,6 +82,10 @@ pub enum ConnectError {
         "cannot reach {endpoint} ({source_name}): {detail}; start the target, or point the harness elsewhere with --endpoint or APPMESH_ENDPOINT"
     )]
     Unreachable { endpoint: String, source_name: EndpointSource, detail: String },
+    #[error(
+        "{endpoint} ({source_name}) answered, but not as an App Mesh endpoint can: {detail}; check that it is the App Mesh endpoint you meant"
+    )]
+    Misanswered { endpoint: String, source_name: EndpointSource, detail: String },
     #[error("{0}")]
     Client(#[from] ClientError),
 }
@@ -124,7 +130,15 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
     };
     let client = Client::new(
         model,
-        ClientConfig { endpoint, region, credentials, timeout, retry: RetryPolicy::default(), max_rps },
+        ClientConfig {
+            endpoint,
+            region,
+            credentials,
+            timeout,
+            retry: RetryPolicy::default(),
+            max_rps,
+            run_deadline: options.run_deadline,
+        },
     )?;
     let connected = ConnectedTarget { client: Arc::new(client), source: choice.source, account_id, emulator: running };
     preflight(&connected).await?;
@@ -136,11 +150,17 @@ async fn preflight(target: &ConnectedTarget) -> Result<(), ConnectError> {
     let probe = json!({ "meshName": format!("appmesh-conformance-preflight-{}", uuid::Uuid::new_v4().simple()) });
     match target.client.call_raw("DescribeMesh", &probe).await {
         Ok(_) => Ok(()),
-        Err(ClientError::Transport { kind, message, .. }) => Err(ConnectError::Unreachable {
-            endpoint: target.client.config().endpoint.clone(),
-            source_name: target.source,
-            detail: format!("{kind}: {message}"),
-        }),
+        Err(ClientError::Transport { kind, message, .. }) => {
+            let endpoint = target.client.config().endpoint.clone();
+            let detail = format!("{kind}: {message}");
+            Err(match kind {
+                // It answered: a connection was made and bytes came back.
+                TransportKind::BodyTooLarge => {
+                    ConnectError::Misanswered { endpoint, source_name: target.source, detail }
+                }
+                _ => ConnectError::Unreachable { endpoint, source_name: target.source, detail },
+            })
+        }
         Err(other) => Err(other.into()),
     }
 }

@@ -206,9 +206,25 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Checks that every percent-encoded part of a request target decodes to UTF-8: a URI label or
+/// query value that does not cannot name anything, and decoding it lossily would turn distinct
+/// bytes into the same `\u{fffd}` name.
+pub fn check_utf8(path: &str, query: &str) -> Result<(), DecodeError> {
+    for (part, what) in
+        path.split('/').map(|s| (s, "path segment")).chain(query.split(['&', '=']).map(|s| (s, "query part")))
+    {
+        if percent_decode_str(&part.replace('+', " ")).decode_utf8().is_err() {
+            return Err(DecodeError::NotUtf8(format!("the {what} {part:?}")));
+        }
+    }
+    Ok(())
+}
+
 /// Why a request body could not become an input object.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DecodeError {
+    #[error("{0} is percent-encoded bytes that are not UTF-8; names and values must be UTF-8 text")]
+    NotUtf8(String),
     #[error("the request body is not valid JSON: {0}")]
     MalformedJson(String),
     #[error("the request body must be a JSON object, found {0}")]
@@ -465,5 +481,14 @@ mod tests {
             );
         }
         assert_eq!(error_message(br#"{"Message":"m"}"#).as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn percent_encoded_bytes_that_are_not_utf8_are_refused() {
+        assert_eq!(check_utf8("/v20190125/meshes/m%C3%A9sh/virtualNodes", "meshOwner=1&x=%E2%9C%93"), Ok(()));
+        let error = check_utf8("/v20190125/meshes/%FF%FE", "").unwrap_err();
+        assert_eq!(error, DecodeError::NotUtf8("the path segment \"%FF%FE\"".to_string()));
+        assert!(error.to_string().contains("not UTF-8"));
+        assert!(check_utf8("/v20190125/meshes", "nextToken=%C3").is_err());
     }
 }

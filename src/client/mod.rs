@@ -3,6 +3,7 @@
 //! way the AWS SDKs' standard retry mode does, and records every exchange with secrets removed.
 //! This module never imports the emulator.
 
+pub mod budget;
 pub mod exchange;
 pub mod sign;
 pub mod target;
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
+pub use budget::Budget;
 pub use exchange::{Exchange, Redactor};
 pub use target::Credentials;
 
@@ -35,7 +37,7 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_secs(1), max_backoff: Duration::from_secs(20) }
+        RetryPolicy { max_attempts: 3, initial_backoff: Duration::from_secs(1), max_backoff: budget::MAX_RETRY_WAIT }
     }
 }
 
@@ -65,10 +67,15 @@ pub enum Tamper {
     StaleDate,
 }
 
-/// Whether a send may be retried. Throttling scenarios use [`RetryMode::Raw`] to see every 429.
+/// Whether a send may be retried, and whether it counts toward the run's breaker (see
+/// [`budget`]). Throttling scenarios use [`RetryMode::Raw`] to see every 429 of a deliberate burst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RetryMode {
+    /// Retried as the SDKs' standard mode does; counted.
     Standard,
+    /// Sent once; counted (for callers that wait between tries themselves).
+    Once,
+    /// Sent once; not counted: a burst that throttles on purpose.
     Raw,
 }
 
@@ -80,6 +87,9 @@ pub enum ClientError {
     Sign(#[from] sign::SignError),
     #[error("{method} {url}: {kind}: {message}")]
     Transport { method: String, url: String, kind: TransportKind, message: String },
+    /// The run's budget says stop (see [`budget`]); nothing was sent.
+    #[error("not sent: the run stopped: {0}")]
+    Stopped(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,6 +123,8 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// At most this many requests per second in all, retries included; `None`: unpaced.
     pub max_rps: Option<f64>,
+    /// The whole run's deadline (see [`budget`]); `None`: none.
+    pub run_deadline: Option<Duration>,
 }
 
 /// Spaces sends `1/rate` apart: each send reserves the next free slot and waits for it, so no
@@ -147,11 +159,12 @@ pub struct Client {
     model: Arc<ServiceModel>,
     config: ClientConfig,
     redactor: Redactor,
-    pacer: Option<Pacer>,
-    retries: AtomicU64,
-    requests: AtomicU64,
+    pacer: Option<Arc<Pacer>>,
+    budget: Arc<Budget>,
+    retries: Arc<AtomicU64>,
+    requests: Arc<AtomicU64>,
     /// Time to answer of every attempt, by operation, in microseconds.
-    latency: std::sync::Mutex<std::collections::BTreeMap<String, hdrhistogram::Histogram<u64>>>,
+    latency: Arc<std::sync::Mutex<std::collections::BTreeMap<String, hdrhistogram::Histogram<u64>>>>,
 }
 
 /// Percentiles of the time to answer of one operation's requests, in milliseconds.
@@ -187,17 +200,40 @@ impl Client {
         let secrets = [Some(config.credentials.secret_access_key.clone()), config.credentials.session_token.clone()];
         let redactor =
             Redactor::new(secrets.into_iter().flatten()).with_access_key_id(&config.credentials.access_key_id);
-        let pacer = config.max_rps.filter(|rate| rate.is_finite() && *rate > 0.0).map(Pacer::new);
+        let pacer = config.max_rps.filter(|rate| rate.is_finite() && *rate > 0.0).map(|r| Arc::new(Pacer::new(r)));
+        let budget = Arc::new(Budget::new(config.run_deadline));
         Ok(Client {
             http,
             model,
             config,
             redactor,
             pacer,
-            retries: AtomicU64::new(0),
-            requests: AtomicU64::new(0),
+            budget,
+            retries: Default::default(),
+            requests: Default::default(),
             latency: Default::default(),
         })
+    }
+
+    /// The run's budget: retry quota, deadline, breaker.
+    pub fn budget(&self) -> &Arc<Budget> {
+        &self.budget
+    }
+
+    /// The same client (connection pool, pace, counters) with a budget of its own that ends
+    /// `within` from now: for clean-up after the run's budget stopped it.
+    pub fn with_fresh_budget(&self, within: Duration) -> Client {
+        Client {
+            http: self.http.clone(),
+            model: self.model.clone(),
+            config: self.config.clone(),
+            redactor: self.redactor.clone(),
+            pacer: self.pacer.clone(),
+            budget: Arc::new(Budget::for_cleanup(within)),
+            retries: self.retries.clone(),
+            requests: self.requests.clone(),
+            latency: self.latency.clone(),
+        }
     }
 
     pub fn model(&self) -> &ServiceModel {
@@ -256,6 +292,13 @@ impl Client {
         self.send(Some(operation), &request, RetryMode::Standard).await
     }
 
+    /// Calls a model operation once, counted as ordinary traffic: for callers that wait between
+    /// tries themselves.
+    pub async fn call_once(&self, operation: &str, input: &Value) -> Result<Exchange, ClientError> {
+        let request = wire::build_request(&self.model, operation, input)?;
+        self.send(Some(operation), &request, RetryMode::Once).await
+    }
+
     /// Calls a model operation once, showing a 429 or 503 as it came.
     pub async fn call_raw(&self, operation: &str, input: &Value) -> Result<Exchange, ClientError> {
         let request = wire::build_request(&self.model, operation, input)?;
@@ -302,15 +345,40 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            if let Some(reason) = self.budget.stopped() {
+                return Err(ClientError::Stopped(reason));
+            }
             if let Some(pacer) = self.pacer.as_ref().filter(|_| paced) {
                 pacer.wait_for_slot().await;
             }
             let sent_at = Instant::now();
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let (recorded_request, response) = self.send_once(request, &url, tamper).await?;
+            // Bursts (raw mode) throttle on purpose: only ordinary traffic feeds the breaker.
+            let counted = mode != RetryMode::Raw;
+            let (recorded_request, response) = match self.send_once(request, &url, tamper).await {
+                Ok(sent) => sent,
+                Err(error) => {
+                    if counted && matches!(error, ClientError::Transport { .. }) {
+                        self.budget.record(budget::Outcome::NoAnswer, attempt == 1);
+                    }
+                    return Err(error);
+                }
+            };
             self.record_latency(operation, sent_at.elapsed());
-            let retryable = matches!(response.status, 429 | 503);
-            if mode == RetryMode::Standard && retryable && attempt < self.config.retry.max_attempts {
+            let throttled = matches!(response.status, 429 | 503);
+            if counted {
+                let outcome = match response.status {
+                    429 | 503 => budget::Outcome::Throttled(response.status),
+                    500..=599 => budget::Outcome::Failed(response.status),
+                    _ => budget::Outcome::Answered,
+                };
+                self.budget.record(outcome, attempt == 1);
+            }
+            if mode == RetryMode::Standard
+                && throttled
+                && attempt < self.config.retry.max_attempts
+                && self.budget.take_retry()
+            {
                 self.retries.fetch_add(1, Ordering::Relaxed);
                 let retry_after = response
                     .headers
@@ -318,8 +386,9 @@ impl Client {
                     .find(|(n, _)| n == "retry-after")
                     .and_then(|(_, v)| v.trim().parse::<u64>().ok())
                     .map(Duration::from_secs);
-                tokio::time::sleep(self.config.retry.backoff(attempt, retry_after)).await;
-                continue;
+                if self.budget.sleep(self.config.retry.backoff(attempt, retry_after)).await {
+                    continue;
+                }
             }
             return Ok(Exchange {
                 operation: operation.map(str::to_string),

@@ -40,10 +40,12 @@ pub struct EndpointChoice {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
+    #[error("{origin} is set to {value:?}: {problem}; give a URL such as http://127.0.0.1:4566")]
+    BadEndpoint { origin: EndpointSource, value: String, problem: String },
     #[error(
-        "{origin} is set to {value:?}, which is not an http:// or https:// URL; give a URL such as http://127.0.0.1:4566"
+        "--endpoint is empty; give a URL such as http://127.0.0.1:4566, or leave --endpoint out to test the embedded emulator"
     )]
-    BadEndpoint { origin: EndpointSource, value: String },
+    EmptyEndpoint,
     #[error("--aws and --endpoint both choose the target; give only one")]
     AwsAndEndpoint,
     #[error(
@@ -76,6 +78,9 @@ pub fn resolve_endpoint(
         (env("AWS_ENDPOINT_URL_APP_MESH"), EndpointSource::AwsEndpointUrlAppMesh),
         (env("AWS_ENDPOINT_URL"), EndpointSource::AwsEndpointUrl),
     ];
+    if flag.is_some_and(|f| f.trim().is_empty()) {
+        return Err(ConfigError::EmptyEndpoint);
+    }
     for (value, source) in candidates {
         let Some(value) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else { continue };
         return Ok(EndpointChoice { url: Some(normalize_url(&value, source)?), source });
@@ -90,10 +95,40 @@ pub fn aws_endpoint(region: &str) -> String {
 }
 
 fn normalize_url(value: &str, source: EndpointSource) -> Result<String, ConfigError> {
-    let bad = || ConfigError::BadEndpoint { origin: source, value: value.to_string() };
-    let url = reqwest::Url::parse(value).map_err(|_| bad())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || url.query().is_some() {
-        return Err(bad());
+    let bad = |problem: String| ConfigError::BadEndpoint { origin: source, value: value.to_string(), problem };
+    let url = reqwest::Url::parse(value).map_err(|error| {
+        bad(match error {
+            url::ParseError::InvalidPort => match value.rsplit_once(':').map(|(_, port)| port.trim_end_matches('/')) {
+                Some(port) => format!("the port {port} is not a port number (1 to 65535)"),
+                None => "the port is not a port number (1 to 65535)".to_string(),
+            },
+            url::ParseError::RelativeUrlWithoutBase => {
+                "it has no scheme: write http:// or https:// before the host".to_string()
+            }
+            url::ParseError::EmptyHost => "it has no host".to_string(),
+            other => format!("it is not a URL ({other})"),
+        })
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad(format!("the scheme {}: is not http: or https:", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host".to_string()));
+    }
+    if url.port() == Some(0) {
+        return Err(bad("port 0 is not a port a server listens on".to_string()));
+    }
+    if url.path() != "/" {
+        return Err(bad(format!(
+            "it has a path ({}): App Mesh requests go to the root of the endpoint, so give only the scheme, host and port",
+            url.path()
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it has a query or a fragment: give only the scheme, host and port".to_string()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("it carries a user name or password: credentials come from the AWS chain, not the URL".into()));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
@@ -218,11 +253,25 @@ mod tests {
     }
 
     #[test]
-    fn bad_endpoints_name_their_source() {
-        for value in ["localhost:4566", "ftp://x", "http://x/?a=1", "not a url"] {
+    fn bad_endpoints_name_their_source_and_what_is_wrong() {
+        let cases = [
+            ("localhost:4566", "the scheme localhost: is not http: or https:"),
+            ("127.0.0.1:4566", "it has no scheme"),
+            ("ftp://x", "the scheme ftp: is not http: or https:"),
+            ("http://x/?a=1", "it has a query or a fragment"),
+            ("http://127.0.0.1:99999", "the port 99999 is not a port number (1 to 65535)"),
+            ("http://127.0.0.1:0", "port 0 is not a port a server listens on"),
+            ("http://127.0.0.1:9080/v20190125", "it has a path (/v20190125)"),
+            ("http://user:pw@127.0.0.1:9080", "user name or password"),
+            ("not a url", "it has no scheme"),
+        ];
+        for (value, problem) in cases {
             let err = resolve_endpoint(Some(value), false, "us-east-1", env_of(&[])).unwrap_err();
             assert!(err.to_string().starts_with("--endpoint is set to"), "{err}");
+            assert!(err.to_string().contains(problem), "{value}: {err}");
         }
+        assert_eq!(resolve_endpoint(Some(""), false, "us-east-1", env_of(&[])), Err(ConfigError::EmptyEndpoint));
+        assert_eq!(resolve_endpoint(Some(" "), false, "us-east-1", env_of(&[])), Err(ConfigError::EmptyEndpoint));
         let err = resolve_endpoint(None, false, "us-east-1", env_of(&[("AWS_ENDPOINT_URL", "oops")])).unwrap_err();
         assert!(err.to_string().starts_with("AWS_ENDPOINT_URL is set to \"oops\""), "{err}");
     }

@@ -11,6 +11,7 @@
 
 pub mod deviation;
 pub mod readings;
+pub mod server;
 pub mod sigv4;
 mod store;
 pub mod throttle;
@@ -226,12 +227,11 @@ pub fn router_of(emulator: Arc<Emulator>) -> axum::Router {
         .with_state(emulator)
 }
 
-/// A running emulator on a loopback port. Dropping it leaves the server running until the
-/// runtime ends; call [`RunningEmulator::shutdown`] to stop it.
+/// A running emulator on a loopback port (see [`server`]). Dropping it leaves the server running
+/// until the runtime ends; call [`RunningEmulator::shutdown`] to stop it.
 pub struct RunningEmulator {
     pub addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    server: server::Running,
 }
 
 impl RunningEmulator {
@@ -239,29 +239,26 @@ impl RunningEmulator {
         format!("http://{}", self.addr)
     }
 
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = self.task.await;
+    /// Stops accepting, closes idle connections and returns within the drain time.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
     }
 }
 
-/// Starts the emulator on `127.0.0.1:port` (0 picks a free port).
+/// Starts the emulator on `127.0.0.1:port` (0 picks a free port) with the default limits.
 pub async fn start(model: Arc<ServiceModel>, config: EmulatorConfig, port: u16) -> std::io::Result<RunningEmulator> {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    let addr = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let service = router(model, config);
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, service).with_graceful_shutdown(async {
-            let _ = rx.await;
-        });
-        if let Err(error) = server.await {
-            tracing::error!(%error, "the embedded emulator stopped");
-        }
-    });
-    Ok(RunningEmulator { addr, shutdown: Some(tx), task })
+    start_with_limits(model, config, port, server::ServerLimits::default()).await
+}
+
+/// Starts the emulator on `127.0.0.1:port` with the given server limits.
+pub async fn start_with_limits(
+    model: Arc<ServiceModel>,
+    config: EmulatorConfig,
+    port: u16,
+    limits: server::ServerLimits,
+) -> std::io::Result<RunningEmulator> {
+    let server = server::start(Arc::new(Emulator::new(model, config)), port, limits).await?;
+    Ok(RunningEmulator { addr: server.addr, server })
 }
 
 async fn handle(
@@ -327,12 +324,20 @@ impl Emulator {
         };
         match outcome {
             Ok((status, body)) => self.respond(status, body, None),
-            Err(error) => {
-                let status = self.model.error_status(error.code.as_str()).unwrap_or(error.code.fallback_status());
-                let body = serde_json::to_vec(&json!({ "message": error.message })).expect("serializes");
-                self.respond(status, body, Some(error.code))
-            }
+            Err(error) => self.error_answer(&error),
         }
+    }
+
+    /// An error answer that no operation gave: a request refused before it reached one (a
+    /// malformed head, a slow body, no room for the connection), in the same JSON shape.
+    pub fn refusal(&self, code: ErrorCode, message: &str) -> Answer {
+        self.error_answer(&ApiError::new(code, message))
+    }
+
+    fn error_answer(&self, error: &ApiError) -> Answer {
+        let status = self.model.error_status(error.code.as_str()).unwrap_or(error.code.fallback_status());
+        let body = serde_json::to_vec(&json!({ "message": error.message })).expect("serializes");
+        self.respond(status, body, Some(error.code))
     }
 
     fn respond(&self, status: u16, body: Vec<u8>, error: Option<ErrorCode>) -> Answer {
@@ -398,6 +403,8 @@ impl Emulator {
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), ApiError> {
         let model = &self.model;
+        wire::check_utf8(uri.path(), uri.query().unwrap_or_default())
+            .map_err(|error| ApiError::new(ErrorCode::BadRequest, error.to_string()))?;
         let (op, labels) = wire::route(model, method.as_str(), uri.path()).ok_or_else(|| {
             ApiError::new(ErrorCode::UnknownOperation, format!("no operation for {method} {}", uri.path()))
         })?;

@@ -75,6 +75,11 @@ pub struct RunInfo {
     pub model: ModelInfo,
     /// Time to answer per operation during the run.
     pub latency: BTreeMap<String, LatencySummary>,
+    /// Why the run stopped before its scenarios were done (interrupted, a target that throttles
+    /// or fails persistently, the deadline); `None` when it ran to the end.
+    pub stopped: Option<String>,
+    /// What the run asked the target to create, and what is left of it.
+    pub resources: crate::cleanup::Account,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -519,7 +524,8 @@ impl Report {
     /// Whether the run passes: no unexpected failure, the features parsed, something ran, and
     /// under `strict` no listed deviation that now passes.
     pub fn passed(&self, strict: bool) -> bool {
-        self.counts.unexpected_failures == 0
+        self.run.stopped.is_none()
+            && self.counts.unexpected_failures == 0
             && self.counts.failed == 0
             && self.counts.parsing_errors == 0
             && self.counts.scenarios > 0

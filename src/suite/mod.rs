@@ -52,8 +52,12 @@ pub struct SuiteContext {
     /// `--strict-docs`: judge disputed points by the documentation's reading.
     pub strict_docs: bool,
     cleanup_problems: AtomicUsize,
-    /// Meshes of this run not yet deleted: true once the target confirmed the create.
-    meshes: Mutex<std::collections::BTreeMap<String, bool>>,
+    /// Every mesh the run asked for, until it is known to be gone.
+    pub ledger: crate::cleanup::Ledger,
+    /// Meshes the target said it created.
+    meshes_created: AtomicUsize,
+    /// The longest one scenario may take: after it, its steps send nothing more.
+    pub scenario_deadline: std::time::Duration,
     /// The seed of every random choice the scenarios make (names, client tokens).
     pub seed: u64,
     rng: Mutex<fastrand::Rng>,
@@ -76,7 +80,9 @@ impl SuiteContext {
         SuiteContext {
             seed,
             rng: Mutex::new(rng),
-            meshes: Mutex::new(Default::default()),
+            ledger: Default::default(),
+            meshes_created: AtomicUsize::new(0),
+            scenario_deadline: DEFAULT_SCENARIO_DEADLINE,
             client,
             account_id,
             profile,
@@ -145,27 +151,31 @@ impl SuiteContext {
         });
     }
 
-    /// A mesh about to be created: an interrupted run removes it if its name is the run's.
-    pub fn track_mesh(&self, name: &str) {
-        self.meshes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), false);
+    /// The answer to a CreateMesh the run sent for `asked` (its name as sent, if it had one):
+    /// the ledger learns what was created, and under which name.
+    pub fn mesh_answered(&self, asked: Option<&str>, exchange: &Exchange) {
+        if exchange.status() != 200 {
+            return;
+        }
+        self.meshes_created.fetch_add(1, Ordering::Relaxed);
+        let answered = exchange.json().unwrap_or_default();
+        match (asked, answered["meshName"].as_str()) {
+            (Some(name), _) | (None, Some(name)) => self.ledger.created(name),
+            (None, None) => {
+                let arn = answered["metadata"]["arn"].as_str();
+                self.ledger.created_unnamed(arn, "a mesh created by a CreateMesh that named none".to_string());
+            }
+        }
     }
 
-    /// A mesh the target created for this run: an interrupted run removes it whatever its name.
-    pub fn confirm_mesh(&self, name: &str) {
-        self.meshes.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string(), true);
+    /// Meshes the target said it created for this run.
+    pub fn meshes_created(&self) -> usize {
+        self.meshes_created.load(Ordering::Relaxed)
     }
 
-    /// A mesh deleted, or never created.
-    pub fn forget_mesh(&self, name: &str) {
-        self.meshes.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
-    }
-
-    /// Meshes this run may have left on the target: (created for certain, maybe created).
-    pub fn outstanding_meshes(&self) -> (Vec<String>, Vec<String>) {
-        let meshes = self.meshes.lock().unwrap_or_else(|p| p.into_inner());
-        let certain = meshes.iter().filter(|(_, c)| **c).map(|(n, _)| n.clone()).collect();
-        let maybe = meshes.iter().filter(|(_, c)| !**c).map(|(n, _)| n.clone()).collect();
-        (certain, maybe)
+    /// A create's input with the run's tag, unless it sets tags of its own.
+    pub fn tagged(&self, input: Value) -> Value {
+        crate::cleanup::with_run_tag(input, &self.run_id)
     }
 
     /// Keeps an error answer, to be judged against the error table after the run.
@@ -202,6 +212,9 @@ impl SuiteContext {
 }
 
 static CONTEXT: OnceLock<Arc<SuiteContext>> = OnceLock::new();
+
+/// How long one scenario may take unless told otherwise.
+pub const DEFAULT_SCENARIO_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// `features/x.feature:12`, where a scenario is written.
 /// The path is relative to the working directory where it can be, so that locations (which
@@ -286,8 +299,10 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 #[world(init = Self::new)]
 pub struct ConformanceWorld {
     ctx: Arc<SuiteContext>,
-    /// Meshes this scenario created, deleted by the after-hook.
-    created_meshes: Vec<String>,
+    /// Meshes this scenario asked for (whatever the answer), removed by the after-hook.
+    asked_meshes: Vec<String>,
+    /// After it, the scenario's steps send nothing more.
+    deadline: std::time::Instant,
     /// The mesh the scenario works in.
     mesh: Option<String>,
     /// The target's account, as the scenario's mesh reported it (or as declared).
@@ -328,8 +343,9 @@ impl fmt::Debug for ConformanceWorld {
 impl ConformanceWorld {
     fn new() -> Self {
         ConformanceWorld {
+            deadline: std::time::Instant::now() + context().scenario_deadline,
             ctx: context(),
-            created_meshes: Vec::new(),
+            asked_meshes: Vec::new(),
             mesh: None,
             account: None,
             sent_operation: "CreateVirtualNode".to_string(),
@@ -426,6 +442,7 @@ impl ConformanceWorld {
     /// answer without the documented error shape, whichever step receives it. Every error answer
     /// is kept for the error-table scenarios.
     pub async fn call(&mut self, step: &str, operation: &str, input: &Value) -> Exchange {
+        self.check_deadline(step);
         let client = self.ctx.client.clone();
         let exchange = match client.call(operation, input).await {
             Ok(exchange) => exchange,
@@ -435,8 +452,28 @@ impl ConformanceWorld {
         exchange
     }
 
+    /// Fails the step when the scenario has run past its deadline: it sends nothing more.
+    pub fn check_deadline(&mut self, step: &str) {
+        if std::time::Instant::now() >= self.deadline {
+            let seconds = self.ctx.scenario_deadline.as_secs();
+            self.transport_failure(
+                step,
+                ClientError::Stopped(format!("the scenario ran past its deadline of {seconds} s")),
+            );
+        }
+    }
+
+    /// A CreateMesh is about to be sent for `name`: the ledger and the after-hook know it.
+    pub fn asking_for_mesh(&mut self, name: &str) {
+        self.ctx.ledger.asked(name);
+        if !self.asked_meshes.iter().any(|m| m == name) {
+            self.asked_meshes.push(name.to_string());
+        }
+    }
+
     /// Signs and sends a request whose body is given as it is (malformed on purpose).
     pub async fn send_raw(&mut self, step: &str, operation: &str, input: &Value, body: &str) -> Exchange {
+        self.check_deadline(step);
         let client = self.ctx.client.clone();
         let mut request = match crate::wire::build_request(client.model(), operation, input) {
             Ok(request) => request,
@@ -572,13 +609,11 @@ impl ConformanceWorld {
 
     /// Creates a mesh with the given name for this scenario; see [`Self::create_mesh`].
     pub async fn create_mesh_named(&mut self, step: &str, name: String) -> String {
-        // Tracked before it is sent, so an interrupted run can still remove it.
-        self.ctx.track_mesh(&name);
-        let tags = json!([{ "key": crate::cleanup::TAG_KEY, "value": self.ctx.run_id }]);
-        let exchange = self.call(step, "CreateMesh", &json!({ "meshName": name, "tags": tags })).await;
-        // Remember before judging, so even a half-answered create is cleaned up.
-        self.ctx.confirm_mesh(&name);
-        self.created_meshes.push(name.clone());
+        // In the ledger before it is sent, so a lost answer or an interrupted run still removes it.
+        self.asking_for_mesh(&name);
+        let input = self.ctx.tagged(json!({ "meshName": name }));
+        let exchange = self.call(step, "CreateMesh", &input).await;
+        self.ctx.mesh_answered(Some(&name), &exchange);
         if let Some(owner) = exchange.json().and_then(|b| b["metadata"]["meshOwner"].as_str().map(str::to_string)) {
             self.account.get_or_insert(owner);
         }
@@ -590,17 +625,18 @@ impl ConformanceWorld {
         name
     }
 
-    /// Deletes every virtual node in the scenario's meshes, then the meshes. Problems are printed,
-    /// counted, and do not hide the scenario's own result.
+    /// Removes every mesh the scenario asked for, whatever its create answered (a lost answer
+    /// may have created it), with its virtual nodes. Problems are printed, counted, kept in the
+    /// ledger for the end of the run, and do not hide the scenario's own result.
     async fn clean_up(&mut self) {
         let client = self.ctx.client.clone();
-        for mesh in std::mem::take(&mut self.created_meshes) {
-            match crate::cleanup::delete_mesh_fully(&client, &mesh).await {
-                Ok(()) => self.ctx.forget_mesh(&mesh),
-                Err(problems) => {
-                    self.ctx.cleanup_problems.fetch_add(1, Ordering::Relaxed);
-                    eprintln!("warning: clean-up of mesh {mesh} left something behind: {}", problems.join("; "));
-                }
+        for mesh in std::mem::take(&mut self.asked_meshes) {
+            self.ctx.ledger.remove(&client, &mesh).await;
+            if let Some((_, crate::cleanup::MeshState::Left(why))) =
+                self.ctx.ledger.outstanding().into_iter().find(|(name, _)| *name == mesh)
+            {
+                self.ctx.cleanup_problems.fetch_add(1, Ordering::Relaxed);
+                eprintln!("warning: clean-up of mesh {mesh:?} left something behind: {why}");
             }
         }
     }
@@ -886,20 +922,32 @@ pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSumma
         }
     };
 
+    let mut summary = summary_so_far(&ctx);
+    summary.parsing_errors = parsing_errors;
+    Ok(summary)
+}
+
+/// The results of the scenarios that have finished, with the error table judged on what they
+/// saw: the summary of a whole run, or of a run stopped early (its unfinished scenarios are left
+/// out).
+pub fn summary_so_far(ctx: &SuiteContext) -> RunSummary {
     let mut scenarios = std::mem::take(&mut *ctx.results.lock().unwrap_or_else(|p| p.into_inner()));
-    scenarios.extend(judge_observed_errors(&ctx));
+    // The error table is judged on what the scenarios saw; with no scenario run, there is no run.
+    if !scenarios.is_empty() {
+        scenarios.extend(judge_observed_errors(ctx));
+    }
     let count = |outcome: Outcome| scenarios.iter().filter(|s| s.outcome == outcome).count();
-    Ok(RunSummary {
+    RunSummary {
         passed: count(Outcome::Passed),
         failed: count(Outcome::Failed),
         skipped: count(Outcome::Skipped),
-        parsing_errors,
+        parsing_errors: 0,
         cleanup_problems: ctx.cleanup_problems.load(Ordering::Relaxed),
         requests: ctx.client.requests(),
         retries: ctx.client.retries(),
         scenarios,
         error_sightings: ctx.error_sightings.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect(),
-    })
+    }
 }
 
 /// The feature name of the results [`judge_observed_errors`] adds.

@@ -128,7 +128,13 @@ async fn every_deviation_is_caught_and_named() {
 fn configuration_errors_exit_2_with_one_clear_line() {
     let cases: &[(&[&str], &str)] = &[
         (&["run", "--endpoint", "http://127.0.0.1:1"], "cannot reach http://127.0.0.1:1"),
-        (&["run", "--endpoint", "localhost:4566"], "is not an http:// or https:// URL"),
+        (&["run", "--endpoint", "localhost:4566"], "the scheme localhost: is not http: or https:"),
+        (&["run", "--endpoint", "127.0.0.1:4566"], "it has no scheme: write http:// or https:// before the host"),
+        (&["run", "--endpoint", "http://127.0.0.1:99999"], "the port 99999 is not a port number (1 to 65535)"),
+        (&["run", "--endpoint", "http://127.0.0.1:4566/appmesh"], "it has a path (/appmesh)"),
+        (&["run", "--endpoint", ""], "--endpoint is empty"),
+        (&["cleanup", "--endpoint", ""], "--endpoint is empty"),
+        (&["run", "--deadline", "0"], "--deadline"),
         (&["run", "--tags", "@a and"], "bad tag expression"),
         (&["run", "--model", "/nonexistent/model.json"], "cannot read the model"),
         (&["run", "--account-id", "12345"], "is not a 12-digit AWS account id"),

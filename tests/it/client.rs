@@ -38,6 +38,7 @@ fn client(endpoint: String, timeout: Duration) -> Client {
             max_backoff: Duration::from_millis(200),
         },
         max_rps: None,
+        run_deadline: None,
     };
     Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
 }

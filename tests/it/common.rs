@@ -50,6 +50,7 @@ pub fn client(endpoint: &str) -> Client {
         timeout: Duration::from_secs(10),
         retry: RetryPolicy::default(),
         max_rps: None,
+        run_deadline: None,
     };
     Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
 }

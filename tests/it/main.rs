@@ -7,6 +7,7 @@ mod client;
 mod common;
 mod emulator;
 mod generated;
+mod hostile;
 mod real_clients;
 mod reports;
 mod repro;

@@ -158,7 +158,7 @@ async fn report_html_renders_in_headless_chromium() {
     assert!(dom.contains("class=\"exchange\""), "the failure's exchange is shown");
     assert!(dom.contains("curl -sS -X PUT --aws-sigv4"), "the reproduction is shown");
     assert!(dom.contains("class=\"source\""), "each failure shows its source");
-    assert!(dom.contains("AWS restJson1 protocol"), "the source's title is shown");
+    assert!(dom.contains("AWS SDK service model of App Mesh"), "the source's title is shown");
     assert!(dom.contains("id=\"informational\""), "the section of disagreements is there");
 
     let screenshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/report-html-screenshot.png");

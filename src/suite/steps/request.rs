@@ -21,27 +21,25 @@ fn docstring_json(world: &ConformanceWorld, step: &Step) -> Value {
     body
 }
 
-/// Sends `input` as `operation` and remembers it; a mesh the target created is cleaned up later.
+/// Sends `input` as `operation` and remembers it. A create carries the run's tag unless it sets
+/// tags of its own; a mesh it asks for is in the run's ledger before the request is sent, and is
+/// removed after the scenario whatever the answer.
 async fn send(world: &mut ConformanceWorld, step: &Step, operation: &str, input: Value) {
-    let creates_mesh = input["meshName"].as_str().filter(|_| operation == "CreateMesh").map(str::to_string);
-    if let Some(name) = &creates_mesh {
-        world.ctx.track_mesh(name);
+    let input = if operation.starts_with("Create") { world.ctx.tagged(input) } else { input };
+    let asked_mesh = (operation == "CreateMesh").then(|| match &input["meshName"] {
+        Value::String(name) => Some(name.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    });
+    if let Some(Some(name)) = &asked_mesh {
+        world.asking_for_mesh(name);
     }
     let exchange = world.call(&step.value, operation, &input).await;
-    if let Some(name) = &creates_mesh {
-        if exchange.status() == 200 {
-            world.ctx.confirm_mesh(name);
-        } else {
-            world.ctx.forget_mesh(name);
-        }
+    if let Some(asked) = &asked_mesh {
+        world.ctx.mesh_answered(asked.as_deref(), &exchange);
     }
-    if exchange.status() == 200 {
-        if let Some(name) = creates_mesh {
-            world.created_meshes.push(name);
-        }
-        if world.created.is_none() {
-            world.created = exchange.json();
-        }
+    if exchange.status() == 200 && world.created.is_none() {
+        world.created = exchange.json();
     }
     world.sent_operation = operation.to_string();
     world.sent = Some(input);

@@ -102,8 +102,10 @@ async fn fill_to_quota(world: &mut ConformanceWorld, step: &Step) {
     let mesh = world.mesh().to_string();
     let client = world.ctx.client.clone();
     for chunk in (0..quota).collect::<Vec<_>>().chunks(16) {
+        world.check_deadline(&step.value);
         let calls = chunk.iter().map(|i| {
             let input = json!({ "meshName": mesh, "virtualNodeName": format!("fill-{i:04}"), "spec": {} });
+            let input = world.ctx.tagged(input);
             let client = client.clone();
             async move { client.call("CreateVirtualNode", &input).await }
         });
@@ -131,12 +133,12 @@ async fn fill_to_quota(world: &mut ConformanceWorld, step: &Step) {
 
 #[when("I create one more virtual node with a client token")]
 async fn one_more(world: &mut ConformanceWorld, step: &Step) {
-    let input = json!({
+    let input = world.ctx.tagged(json!({
         "meshName": world.mesh(),
         "virtualNodeName": "one-more",
         "spec": {},
         "clientToken": world.ctx.fresh_token(),
-    });
+    }));
     let exchange = world.call(&step.value, "CreateVirtualNode", &input).await;
     world.sent_operation = "CreateVirtualNode".into();
     world.sent = Some(input);
@@ -191,6 +193,8 @@ async fn resend(world: &mut ConformanceWorld, step: &Step, input: Value) {
 
 /// Sends `inputs` all at once and keeps every answer.
 async fn send_all_at_once(world: &mut ConformanceWorld, step: &Step, inputs: Vec<Value>) {
+    world.check_deadline(&step.value);
+    let inputs: Vec<Value> = inputs.into_iter().map(|input| world.ctx.tagged(input)).collect();
     let client = world.ctx.client.clone();
     let calls = inputs.iter().map(|input| {
         let client = client.clone();
@@ -301,9 +305,11 @@ async fn send_a_burst(world: &mut ConformanceWorld) {
     let mesh = world.mesh().to_string();
     // An explicit --max-rps binds the burst too; an automatic pace below the throttle rate does not.
     let paced = world.ctx.explicit_max_rps.is_some();
+    let ctx = world.ctx.clone();
     let report = crate::probe::burst(plan, move |i| {
         let client = client.clone();
         let input = json!({ "meshName": mesh, "virtualNodeName": format!("burst-{i:04}"), "spec": {} });
+        let input = ctx.tagged(input);
         async move {
             if paced {
                 client.call_raw("CreateVirtualNode", &input).await
@@ -484,7 +490,7 @@ async fn back_off(world: &mut ConformanceWorld) {
 
 #[then("a create succeeds again")]
 async fn a_create_succeeds_again(world: &mut ConformanceWorld, step: &Step) {
-    let input = json!({ "meshName": world.mesh(), "virtualNodeName": "after-backoff", "spec": {} });
+    let input = world.ctx.tagged(json!({ "meshName": world.mesh(), "virtualNodeName": "after-backoff", "spec": {} }));
     let exchange = match world.ctx.client.call_raw("CreateVirtualNode", &input).await {
         Ok(exchange) => exchange,
         Err(error) => world.transport_failure(&step.value, error),
