@@ -13,7 +13,11 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::client::Exchange;
+use crate::exchange::Exchange;
+pub mod id;
+
+pub use id::{CheckId, Meta};
+
 use crate::model::provenance::source;
 use crate::model::{Operation, ServiceModel};
 use crate::validate::{comparable, describe, normalize, violations};
@@ -42,8 +46,8 @@ impl fmt::Display for Severity {
 /// One failed check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckFailure {
-    /// Stable id, for example `metadata.version` or `shape.required`.
-    pub id: String,
+    /// What the check judges; renders as a stable id, for example `metadata.version`.
+    pub id: CheckId,
     pub severity: Severity,
     /// The source the rule comes from: an id of the model's sources table, for example
     /// `sdk-model` or `api-reference`.
@@ -61,7 +65,7 @@ impl CheckFailure {
     /// A failure without a hint (set `hint` on the result for one); `source` is an id of the
     /// model's sources table.
     pub fn new(
-        id: &str,
+        id: CheckId,
         severity: Severity,
         source: &str,
         path: &str,
@@ -70,7 +74,7 @@ impl CheckFailure {
         actual: impl Into<String>,
     ) -> Self {
         CheckFailure {
-            id: id.to_string(),
+            id,
             severity,
             source: source.to_string(),
             path: path.to_string(),
@@ -115,7 +119,7 @@ pub fn check_success(model: &ServiceModel, op: &Operation, exchange: &Exchange) 
     let expected = op.http.response_code;
     if exchange.status() != expected {
         let mut failure = CheckFailure::new(
-            "http.status",
+            CheckId::HttpStatus,
             Severity::Must,
             source::SDK_MODEL,
             "",
@@ -132,7 +136,7 @@ pub fn check_success(model: &ServiceModel, op: &Operation, exchange: &Exchange) 
     let Some(shape) = wire::response_body_shape(model, op) else { return failures };
     match exchange.json() {
         None => failures.push(CheckFailure::new(
-            "shape.json",
+            CheckId::ShapeJson,
             Severity::Must,
             source::AWS_RESTJSON1,
             "",
@@ -151,7 +155,7 @@ pub fn shape_failures(model: &ServiceModel, shape: &str, body: &Value) -> Vec<Ch
         .into_iter()
         .map(|v| {
             let mut failure = CheckFailure::new(
-                &format!("shape.{}", v.rule),
+                CheckId::Shape(v.rule),
                 Severity::Must,
                 source::SDK_MODEL,
                 &v.path,
@@ -172,7 +176,7 @@ fn check_content_type(exchange: &Exchange) -> Vec<CheckFailure> {
         return Vec::new();
     }
     vec![CheckFailure::new(
-        "http.content-type",
+        CheckId::HttpContentType,
         Severity::Should,
         source::AWS_RESTJSON1,
         "",
@@ -211,7 +215,7 @@ pub fn check_error(model: &ServiceModel, exchange: &Exchange, expected_code: &st
         || found_code.as_deref().is_some_and(|c| c != expected_code)
     {
         let mut failure = CheckFailure::new(
-            "error.status",
+            CheckId::ErrorStatus,
             Severity::Must,
             source::SDK_MODEL,
             "",
@@ -235,7 +239,7 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
     let header_code = header.map(wire::sanitize_error_code);
     match (header_code.as_deref(), expected_code) {
         (None, _) => failures.push(CheckFailure::new(
-            "error.x-amzn-ErrorType",
+            CheckId::ErrorHeader,
             Severity::Should,
             source::AWS_RESTJSON1,
             "",
@@ -244,7 +248,7 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
             "no x-amzn-ErrorType header",
         )),
         (Some(found), Some(expected)) if found != expected => failures.push(CheckFailure::new(
-            "error.x-amzn-ErrorType",
+            CheckId::ErrorHeader,
             Severity::Must,
             source::AWS_RESTJSON1,
             "",
@@ -255,14 +259,14 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
         _ => {}
     }
     failures.extend(check_content_type(exchange).into_iter().map(|mut f| {
-        f.id = "error.content-type".into();
+        f.id = CheckId::ErrorContentType;
         f
     }));
     match exchange.json() {
         Some(Value::Object(body))
             if body.get("message").or_else(|| body.get("Message")).is_some_and(Value::is_string) => {}
         Some(body) => failures.push(CheckFailure::new(
-            "error.message",
+            CheckId::ErrorMessage,
             Severity::Must,
             source::SDK_MODEL,
             "message",
@@ -271,7 +275,7 @@ pub fn check_error_shape(exchange: &Exchange, expected_code: Option<&str>) -> Ve
             describe(&body),
         )),
         None => failures.push(CheckFailure::new(
-            "error.message",
+            CheckId::ErrorMessage,
             Severity::Must,
             source::SDK_MODEL,
             "message",
@@ -313,7 +317,7 @@ pub fn check_created_node(
     );
     if !arn_matches(arn, &expected_arn) {
         failures.push(CheckFailure::new(
-            "metadata.arn",
+            CheckId::Metadata(Meta::Arn),
             Severity::Should,
             source::IAM_REFERENCE,
             "metadata.arn",
@@ -324,7 +328,7 @@ pub fn check_created_node(
     }
     if metadata["version"] != 1 {
         failures.push(CheckFailure::new(
-            "metadata.version",
+            CheckId::Metadata(Meta::Version),
             Severity::Should,
             source::API_REFERENCE,
             "metadata.version",
@@ -335,15 +339,16 @@ pub fn check_created_node(
     }
     // A timestamp that is absent or not a number cannot be judged against the clock: that is a
     // failure of its own, never a silent pass.
-    let timestamp = |member: &str, failures: &mut Vec<CheckFailure>| {
+    let timestamp = |meta: Meta, failures: &mut Vec<CheckFailure>| {
+        let member = meta.member();
         let value = &metadata[member];
         let number = value.as_f64();
         if number.is_none() {
             failures.push(CheckFailure::new(
-                &format!("metadata.{member}"),
+                CheckId::Metadata(meta),
                 Severity::Must,
                 source::AWS_RESTJSON1,
-                &format!("metadata.{member}"),
+                &meta.path(),
                 &format!("{member} is a timestamp, sent as epoch seconds (a JSON number)"),
                 "a JSON number of epoch seconds",
                 if value.is_null() { "absent".to_string() } else { describe(value) },
@@ -351,13 +356,13 @@ pub fn check_created_node(
         }
         number
     };
-    let created = timestamp("createdAt", &mut failures);
-    let updated = timestamp("lastUpdatedAt", &mut failures);
+    let created = timestamp(Meta::CreatedAt, &mut failures);
+    let updated = timestamp(Meta::LastUpdatedAt, &mut failures);
     if let Some(created) = created
         && (created - ctx.now).abs() > 300.0
     {
         failures.push(CheckFailure::new(
-            "metadata.createdAt",
+            CheckId::Metadata(Meta::CreatedAt),
             Severity::Should,
             source::API_REFERENCE,
             "metadata.createdAt",
@@ -370,7 +375,7 @@ pub fn check_created_node(
         && updated < created
     {
         failures.push(CheckFailure::new(
-            "metadata.lastUpdatedAt",
+            CheckId::Metadata(Meta::LastUpdatedAt),
             Severity::Should,
             source::API_REFERENCE,
             "metadata.lastUpdatedAt",
@@ -379,16 +384,16 @@ pub fn check_created_node(
             updated.to_string(),
         ));
     }
-    for owner in ["meshOwner", "resourceOwner"] {
-        let value = &metadata[owner];
+    for owner in [Meta::MeshOwner, Meta::ResourceOwner] {
+        let value = &metadata[owner.member()];
         let text = value.as_str().unwrap_or_default();
         let good = text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) && account.is_none_or(|a| a == text);
         if !good {
             failures.push(CheckFailure::new(
-                &format!("metadata.{owner}"),
+                CheckId::Metadata(owner),
                 Severity::Should,
                 source::API_REFERENCE,
-                &format!("metadata.{owner}"),
+                &owner.path(),
                 "owners are 12-digit AWS account ids (the caller's account for a mesh it owns)",
                 account.map_or("a 12-digit account id".to_string(), str::to_string),
                 describe(value),
@@ -397,7 +402,7 @@ pub fn check_created_node(
     }
     if metadata["uid"].as_str().is_none_or(str::is_empty) {
         failures.push(CheckFailure::new(
-            "metadata.uid",
+            CheckId::Metadata(Meta::Uid),
             Severity::Should,
             source::API_REFERENCE,
             "metadata.uid",
@@ -408,7 +413,7 @@ pub fn check_created_node(
     }
     if data["status"]["status"] != "ACTIVE" {
         failures.push(CheckFailure::new(
-            "status.status",
+            CheckId::Status,
             Severity::Must,
             source::SDK_MODEL,
             "status.status",
@@ -420,7 +425,7 @@ pub fn check_created_node(
     for (member, sent_value) in [("meshName", sent.mesh_name), ("virtualNodeName", sent.virtual_node_name)] {
         if data[member] != sent_value {
             failures.push(CheckFailure::new(
-                &format!("echo.{member}"),
+                CheckId::Echo(member.to_string()),
                 Severity::Must,
                 source::API_REFERENCE,
                 member,
@@ -434,7 +439,7 @@ pub fn check_created_node(
     let echoed_spec = comparable(&normalize(model, "VirtualNodeSpec", &data["spec"]));
     for (path, expected, actual) in json_differences("spec", &sent_spec, &echoed_spec) {
         failures.push(CheckFailure::new(
-            "echo.spec",
+            CheckId::Echo("spec".into()),
             Severity::Must,
             source::API_REFERENCE,
             &path,
@@ -463,7 +468,7 @@ pub fn check_readback(operation: &str, created: &Value, readback: &Value) -> Vec
         .into_iter()
         .map(|(path, expected, actual)| {
             CheckFailure::new(
-                &format!("readback.{operation}"),
+                CheckId::Readback(operation.to_string()),
                 Severity::Should,
                 source::API_REFERENCE,
                 &path,
@@ -494,7 +499,7 @@ pub fn check_echo(model: &ServiceModel, op: &Operation, sent: &Value, data: &Val
                 continue; // a member the service added
             }
             failures.push(CheckFailure::new(
-                &format!("echo.{}", member.name),
+                CheckId::Echo(member.name.clone()),
                 Severity::Must,
                 source::API_REFERENCE,
                 &path,
@@ -511,16 +516,17 @@ pub fn check_echo(model: &ServiceModel, op: &Operation, sent: &Value, data: &Val
 /// made: the same uid, ARN and creation time, still at version 1.
 pub fn check_replay(first: &Value, replay: &Value) -> Vec<CheckFailure> {
     let mut failures = Vec::new();
-    for member in ["uid", "arn", "createdAt", "version"] {
+    for meta in [Meta::Uid, Meta::Arn, Meta::CreatedAt, Meta::Version] {
+        let member = meta.member();
         let (expected, actual) = (&first["metadata"][member], &replay["metadata"][member]);
         if json_differences("", expected, actual).is_empty() {
             continue;
         }
         failures.push(CheckFailure::new(
-            &format!("idempotency.{member}"),
+            CheckId::Replay(meta),
             Severity::Must,
             source::API_REFERENCE,
-            &format!("metadata.{member}"),
+            &meta.path(),
             "a reused client token with the same request returns the resource the first request created",
             short(expected),
             short(actual),
@@ -537,7 +543,7 @@ pub fn check_listed(model: &ServiceModel, created: &Value, listed: &Value) -> Ve
         listed["virtualNodes"].as_array().into_iter().flatten().filter(|r| &r["virtualNodeName"] == name).collect();
     let [node_ref] = refs.as_slice() else {
         return vec![CheckFailure::new(
-            "readback.ListVirtualNodes",
+            CheckId::Readback("ListVirtualNodes".into()),
             Severity::Must,
             source::API_REFERENCE,
             "virtualNodes",
@@ -553,7 +559,7 @@ pub fn check_listed(model: &ServiceModel, created: &Value, listed: &Value) -> Ve
         .filter(|(_, expected, _)| expected != "absent")
         .map(|(path, expected, actual)| {
             CheckFailure::new(
-                "readback.ListVirtualNodes",
+                CheckId::Readback("ListVirtualNodes".into()),
                 Severity::Should,
                 source::API_REFERENCE,
                 &format!("virtualNodes[].{path}"),
@@ -609,7 +615,7 @@ fn short(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::exchange::{RecordedRequest, RecordedResponse};
+    use crate::exchange::{RecordedRequest, RecordedResponse};
     use serde_json::json;
     use std::time::Duration;
 
@@ -633,8 +639,8 @@ mod tests {
         }
     }
 
-    fn ids(failures: &[CheckFailure]) -> Vec<&str> {
-        failures.iter().map(|f| f.id.as_str()).collect()
+    fn ids(failures: &[CheckFailure]) -> Vec<String> {
+        failures.iter().map(|f| f.id.to_string()).collect()
     }
 
     const JSON: (&str, &str) = ("content-type", "application/json");
@@ -754,7 +760,7 @@ mod tests {
     #[test]
     fn failures_render_like_compiler_errors() {
         let mut failure = CheckFailure::new(
-            "metadata.version",
+            CheckId::Metadata(Meta::Version),
             Severity::Should,
             "api-reference",
             "metadata.version",

@@ -21,9 +21,9 @@ use arbitrary::Unstructured;
 use serde_json::{Map, Value, json};
 
 use crate::checks::{self, CheckContext, SentNode};
-use crate::client::exchange::{RecordedRequest, RecordedResponse};
 use crate::client::{Client, Exchange};
 use crate::emulator::{self, EmulatorConfig};
+use crate::exchange::{RecordedRequest, RecordedResponse};
 use crate::model::{Pattern, ServiceModel, ShapeKind};
 use crate::validate::violations;
 
@@ -518,10 +518,25 @@ pub enum Finding {
     RawBody(String),
 }
 
+/// Why an artifact is no finding a scenario can be made of.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FindingError {
+    #[error("the finding is a {0} request; only CreateVirtualNode findings become scenarios (replay it with curl)")]
+    OtherOperation(String),
+    #[error("the finding is {method} {path}, which no operation routes; it needs no scenario")]
+    Unrouted { method: String, path: String },
+    #[error(
+        "the finding is a `validator` input against {0}: a crash of the validator itself, not of a target; replay it with `cargo fuzz run validator ARTIFACT`"
+    )]
+    ValidatorOwn(String),
+    #[error("the artifact is too short to make a request from")]
+    TooShort,
+}
+
 /// Reads a finding: a JSON CreateVirtualNode input (a proptest counterexample), a JSON spec or
 /// any `endpoint` artifact, an `emulator_request` artifact that is a CreateVirtualNode call, or a
 /// `validator` artifact that is a VirtualNodeSpec.
-pub fn read_finding(data: &[u8]) -> Result<Finding, String> {
+pub fn read_finding(data: &[u8]) -> Result<Finding, FindingError> {
     if let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(data)
         && (object.contains_key("virtualNodeName") || object.contains_key("spec") && object.contains_key("meshName"))
     {
@@ -536,11 +551,8 @@ pub fn read_finding(data: &[u8]) -> Result<Finding, String> {
                 Ok(input @ Value::Object(_)) => Finding::Input(input),
                 _ => Finding::RawBody(String::from_utf8_lossy(&body).into_owned()),
             }),
-            Some((op, _)) => Err(format!(
-                "the finding is a {} request; only CreateVirtualNode findings become scenarios (replay it with curl)",
-                op.name
-            )),
-            None => Err(format!("the finding is {method} {path}, which no operation routes; it needs no scenario")),
+            Some((op, _)) => Err(FindingError::OtherOperation(op.name.clone())),
+            None => Err(FindingError::Unrouted { method, path }),
         };
     }
     // A `validator` artifact: two selector bytes, then JSON. (Not a first byte 0xff, which marks
@@ -553,15 +565,13 @@ pub fn read_finding(data: &[u8]) -> Result<Finding, String> {
         return if shape == "VirtualNodeSpec" {
             Ok(Finding::Input(json!({ "virtualNodeName": "fuzz-node", "spec": value })))
         } else {
-            Err(format!(
-                "the finding is a `validator` input against {shape}: a crash of the validator itself, not of a target; replay it with `cargo fuzz run validator ARTIFACT`"
-            ))
+            Err(FindingError::ValidatorOwn(shape.to_string()))
         };
     }
     match endpoint_case(data) {
         Some(EndpointCase::Input(input)) => Ok(Finding::Input(input)),
         Some(EndpointCase::RawBody(body)) => Ok(Finding::RawBody(String::from_utf8_lossy(&body).into_owned())),
-        None => Err("the artifact is too short to make a request from".to_string()),
+        None => Err(FindingError::TooShort),
     }
 }
 
@@ -710,7 +720,7 @@ mod tests {
         let raw = read_finding(b"\xff{\"spec\":").unwrap();
         assert_eq!(raw, Finding::RawBody("{\"spec\":".to_string()));
         assert!(raw.scenario("malformed").contains("When I send CreateVirtualNode with this body:"));
-        assert!(read_finding(b"GET /v20190125/meshes\n\n").unwrap_err().contains("ListMeshes"));
+        assert!(read_finding(b"GET /v20190125/meshes\n\n").unwrap_err().to_string().contains("ListMeshes"));
 
         let mut spec = std::fs::read(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/validator/grpc-listener.bin"),
@@ -725,7 +735,7 @@ mod tests {
         assert!(serde_json::from_slice::<Value>(&cut).is_err(), "{}", String::from_utf8_lossy(&cut));
         assert!(matches!(endpoint_case(&[9, 128, 1, 2, 3, 4, 5, 6, 7]), Some(EndpointCase::Input(_))));
         spec[..2].copy_from_slice(&shape_selector("TagRef").unwrap()); // a crash there is the validator's own
-        assert!(read_finding(&spec).unwrap_err().contains("against TagRef"));
+        assert!(read_finding(&spec).unwrap_err().to_string().contains("against TagRef"));
     }
 
     /// The committed dictionary is what the model makes; `UPDATE_FUZZ_DICT=1` rewrites it.

@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cleanup;
 pub mod client;
 pub mod emulator;
+pub mod exchange;
 pub mod fuzzing;
 pub mod generate;
 pub mod model;
@@ -18,6 +19,10 @@ pub mod profile;
 pub mod property;
 #[cfg(feature = "suite")]
 pub mod report;
+pub mod repro;
+#[cfg(feature = "suite")]
+pub mod session;
+pub mod settings;
 #[cfg(feature = "suite")]
 pub mod suite;
 pub mod target;

@@ -1,8 +1,10 @@
-//! The `appmesh-conformance` command: `run` tests a target, `serve` runs the embedded emulator.
+//! The `appmesh-conformance` command: argument parsing and printing. What each command does
+//! lives in the library (`session`, `settings`, `cleanup`, `repro`, `generate::files`,
+//! `emulator`); this file turns flags into calls and results into lines and exit codes.
 //!
-//! Exit codes of `run`: 0 when every check passes, 1 when any check fails, 2 on a usage or
-//! configuration error (bad flag, unreadable model, unreachable endpoint, missing credentials),
-//! always with one line saying what to do.
+//! Exit codes of `run`: 0 when every check passes, 1 when any check fails or the run stopped
+//! early, 2 on a usage or configuration error (bad flag, unreadable model, unreachable endpoint,
+//! missing credentials), always with one line saying what to do; 130 when interrupted.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,17 +15,18 @@ use std::time::Duration;
 use appmesh_conformance::cleanup;
 use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
-use appmesh_conformance::profile::TargetProfile;
-use appmesh_conformance::report::{self, Expectations, ModelInfo, Report, RunInfo, TargetInfo};
-use appmesh_conformance::suite::{self, RunOptions, SuiteContext};
-use appmesh_conformance::target::{self, TargetOptions};
+use appmesh_conformance::report::{Expectations, Report};
+use appmesh_conformance::session::{self, Labels, Session, SessionOptions};
+use appmesh_conformance::settings::{DeclarationArgs, Settings, TargetArgs};
+use appmesh_conformance::suite::{self, FeatureSource, RunOptions};
+use appmesh_conformance::target;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "appmesh-conformance",
     version,
-    about = "Contract and conformance tests for the AWS App Mesh CreateVirtualNode API"
+    about = "Contract and conformance tests for the AWS App Mesh API, with an embedded emulator"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -33,7 +36,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the conformance suite against a target (the embedded emulator unless told otherwise).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Serve the embedded emulator on a loopback port, for other clients and harnesses.
     Serve(ServeArgs),
     /// Generate the Gherkin scenarios of features/generated/ from the contract model.
@@ -52,13 +55,8 @@ struct ReproArgs {
     /// `emulator_request`, or a JSON CreateVirtualNode input (a property's counterexample).
     #[arg(value_name = "ARTIFACT")]
     artifact: PathBuf,
-    /// The target to replay against. Without it: APPMESH_ENDPOINT and the other endpoint
-    /// variables, else the embedded emulator.
-    #[arg(long, value_name = "URL")]
-    endpoint: Option<String>,
-    /// AWS region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1.
-    #[arg(long)]
-    region: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Where the regression feature goes.
     #[arg(long, value_name = "DIR", default_value = "features/regressions")]
     out: PathBuf,
@@ -72,16 +70,8 @@ struct ReproArgs {
 
 #[derive(Debug, Args)]
 struct CleanupArgs {
-    /// The target, for example http://127.0.0.1:4566. Without it: APPMESH_ENDPOINT,
-    /// AWS_ENDPOINT_URL_APP_MESH, AWS_ENDPOINT_URL.
-    #[arg(long, value_name = "URL")]
-    endpoint: Option<String>,
-    /// Clean up the real regional AWS endpoint (https://appmesh.REGION.amazonaws.com).
-    #[arg(long, conflicts_with = "endpoint")]
-    aws: bool,
-    /// AWS region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1.
-    #[arg(long)]
-    region: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Only the resources of this run (as printed by `run` and shown in its reports), for example
     /// acf-6743a1b2-x9k2. Default: every harness run's.
     #[arg(long, value_name = "ID")]
@@ -89,12 +79,6 @@ struct CleanupArgs {
     /// List what would be deleted; delete nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Pace the requests to at most this many per second [default: unpaced; 8 with --aws].
-    #[arg(long, value_name = "R")]
-    max_rps: Option<f64>,
-    /// Limit on each request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -115,34 +99,10 @@ struct GenerateArgs {
 
 #[derive(Debug, Args)]
 struct RunArgs {
-    /// Endpoint to test, for example http://127.0.0.1:4566. Without it: APPMESH_ENDPOINT,
-    /// AWS_ENDPOINT_URL_APP_MESH, AWS_ENDPOINT_URL, else the embedded emulator.
-    #[arg(long, value_name = "URL")]
-    endpoint: Option<String>,
-    /// Test the real regional AWS endpoint (https://appmesh.REGION.amazonaws.com). Creates and
-    /// deletes real resources in your account. Never chosen implicitly.
-    #[arg(long, conflicts_with = "endpoint")]
-    aws: bool,
-    /// AWS region. Default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region, else us-east-1.
-    #[arg(long)]
-    region: Option<String>,
-    /// The target's 12-digit account id, when known; owners and ARNs are then checked against it.
-    #[arg(long, env = "APPMESH_ACCOUNT_ID", value_name = "ID")]
-    account_id: Option<String>,
-    /// A TOML target profile declaring what the harness cannot know (see targets/*.toml). Flags
-    /// given as well override it.
-    #[arg(long, value_name = "FILE")]
-    profile: Option<PathBuf>,
-    /// The target's virtual-node quota per mesh [default: 200, App Mesh's].
-    #[arg(long, value_name = "N")]
-    node_quota: Option<usize>,
-    /// The request rate the target is expected to throttle above [default: unknown, and the
-    /// scenarios that need it are skipped with the reason printed].
-    #[arg(long, value_name = "RPS")]
-    throttle_rps: Option<f64>,
-    /// Whether the target refuses unsigned and wrongly signed requests [default: true].
-    #[arg(long, value_name = "BOOL")]
-    auth_enforced: Option<bool>,
+    #[command(flatten)]
+    target: TargetArgs,
+    #[command(flatten)]
+    declared: DeclarationArgs,
     /// Cucumber tag expression selecting scenarios, for example '@error and not @serial'.
     #[arg(long, value_name = "EXPR")]
     tags: Option<String>,
@@ -152,8 +112,8 @@ struct RunArgs {
     /// Scenarios run at once (@serial ones always run alone). [default: unbounded against the
     /// embedded emulator; 8 against any other endpoint: each scenario owns a mesh, and App Mesh
     /// allows 15 meshes per account]
-    #[arg(long, value_name = "N")]
-    jobs: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: Option<u64>,
     /// Seed of the run's random choices (names, client tokens); printed and kept in the report.
     /// With --jobs 1 a run with the same seed makes the same choices. [default: random]
     #[arg(long, value_name = "S")]
@@ -166,22 +126,15 @@ struct RunArgs {
     /// file).
     #[arg(long, requires = "expectations")]
     strict: bool,
-    /// Directory of .feature files.
-    #[arg(long, value_name = "DIR", default_value = "features")]
-    features: PathBuf,
+    /// A directory of .feature files to run instead of the ones built into the binary.
+    #[arg(long, value_name = "DIR")]
+    features: Option<PathBuf>,
     /// Where the reports go.
     #[arg(long, value_name = "DIR", default_value = "reports/latest")]
     report_dir: PathBuf,
     /// An AWS SDK service model for App Mesh to test with instead of the embedded one.
     #[arg(long, value_name = "PATH")]
     model: Option<PathBuf>,
-    /// Pace all the harness's requests, retries included, to at most this many per second.
-    /// [default: unpaced; 8 with --aws, which a real account does not throttle]
-    #[arg(long, value_name = "R")]
-    max_rps: Option<f64>,
-    /// Limit on each request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    timeout: u64,
     /// Limit on the whole run, in seconds: past it the run stops, cleans up and writes its
     /// reports.
     #[arg(long, value_name = "SECONDS", default_value_t = appmesh_conformance::client::budget::DEFAULT_RUN_DEADLINE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
@@ -276,7 +229,7 @@ fn main() -> ExitCode {
     };
     runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => run(args).await,
+            Command::Run(args) => run(*args).await,
             Command::Serve(args) => serve(args).await,
             Command::Generate(args) => generate(args),
             Command::Cleanup(args) => cleanup(args).await,
@@ -285,16 +238,16 @@ fn main() -> ExitCode {
     })
 }
 
-/// The largest seed: 2^53 - 1, the largest integer a JSON reader holds exactly.
-const MAX_SEED: u64 = (1 << 53) - 1;
-
 fn usage_error(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
 
 /// `--reading ID=SOURCE` flags, checked against the model's disputed points.
-fn chosen_readings(model: &ServiceModel, given: &[String]) -> Result<BTreeMap<String, String>, String> {
+fn chosen_readings(
+    model: &ServiceModel,
+    given: &[String],
+) -> Result<BTreeMap<String, String>, emulator::readings::ReadingError> {
     given.iter().map(|text| emulator::readings::parse(model, text)).collect()
 }
 
@@ -304,13 +257,8 @@ fn load_model(path: Option<&Path>) -> Result<ServiceModel, String> {
     ServiceModel::from_user_json(&text).map_err(|e| format!("the model {} cannot be used: {e}", path.display()))
 }
 
-/// `features` as given, else the checkout's own `features/` (for runs from another directory).
-fn features_dir(given: &Path) -> PathBuf {
-    if given.is_dir() || given != Path::new("features") {
-        return given.to_path_buf();
-    }
-    let checkout = Path::new(env!("CARGO_MANIFEST_DIR")).join("features");
-    if checkout.is_dir() { checkout } else { given.to_path_buf() }
+fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
 }
 
 async fn run(args: RunArgs) -> ExitCode {
@@ -319,175 +267,99 @@ async fn run(args: RunArgs) -> ExitCode {
         Err(message) => return usage_error(message),
     };
     let model_text = match &args.model {
-        Some(path) => std::fs::read_to_string(path).unwrap_or_default(),
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(error) => return usage_error(format!("cannot read the model {}: {error}", path.display())),
+        },
         None => appmesh_conformance::model::EMBEDDED_MODEL_JSON.to_string(),
     };
     let expectations = match &args.expectations {
         Some(path) => match Expectations::load(path) {
             Ok(expectations) => Some((path.clone(), expectations)),
-            Err(message) => return usage_error(message),
+            Err(error) => return usage_error(error),
         },
         None => None,
     };
-    if args.jobs == Some(0) {
-        return usage_error("--jobs must be at least 1");
-    }
-    if let Some(seed) = args.seed
-        && seed > MAX_SEED
-    {
-        return usage_error(format!(
-            "--seed {seed} is too large: at most {MAX_SEED}, so every JSON reader keeps it exact"
-        ));
-    }
-    if !args.deviation.is_empty() && (args.endpoint.is_some() || args.aws) {
-        return usage_error("--deviation applies to the embedded emulator only; drop --endpoint/--aws or --deviation");
-    }
-    if !args.reading.is_empty() && (args.endpoint.is_some() || args.aws) {
-        return usage_error("--reading applies to the embedded emulator only; drop --endpoint/--aws or --reading");
-    }
-    let readings = match chosen_readings(&model, &args.reading) {
-        Ok(readings) => readings,
-        Err(message) => return usage_error(message),
-    };
-    if let Some(account) = &args.account_id
-        && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return usage_error(format!("--account-id {account:?} is not a 12-digit AWS account id"));
-    }
     if let Some(tags) = &args.tags
         && let Err(error) = suite::parse_tags(tags)
     {
         return usage_error(error);
     }
-    let mut profile = match &args.profile {
-        Some(path) => match TargetProfile::load(path) {
-            Ok(profile) => profile,
-            Err(error) => return usage_error(error),
-        },
-        None => TargetProfile::default(),
-    };
-    profile.node_quota = args.node_quota.unwrap_or(profile.node_quota);
-    profile.throttle_rps = args.throttle_rps.or(profile.throttle_rps);
-    profile.auth_enforced = args.auth_enforced.unwrap_or(profile.auth_enforced);
-    profile.account_id = args.account_id.clone().or(profile.account_id);
-    if let Err(message) = profile.validate() {
-        return usage_error(message);
-    }
-    if let Some(rate) = args.max_rps
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        return usage_error(format!("--max-rps {rate} must be a positive number of requests per second"));
-    }
-    let options = TargetOptions {
-        endpoint: args.endpoint.clone().or(profile.endpoint.clone()).filter(|_| !args.aws),
-        aws: args.aws,
-        region: args.region.clone(),
-        account_id: profile.account_id.clone(),
-        timeout: Some(Duration::from_secs(args.timeout.max(1))),
-        max_rps: args.max_rps,
-        throttle_rps: profile.throttle_rps,
-        run_deadline: Some(Duration::from_secs(args.deadline)),
-        emulator: EmulatorConfig {
-            deviations: args.deviation.iter().copied().collect(),
-            quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::of(&model) },
-            readings: readings.clone(),
-            ..EmulatorConfig::default()
-        },
-    };
-    let connected = match target::connect(model.clone(), options).await {
-        Ok(connected) => connected,
+    let readings = match chosen_readings(&model, &args.reading) {
+        Ok(readings) => readings,
         Err(error) => return usage_error(error),
     };
-    let profile_description = profile.description.clone();
-    let seed = args.seed.unwrap_or_else(|| fastrand::u64(..=MAX_SEED));
-    let mut ctx = SuiteContext::with_seed(connected.client.clone(), connected.account_id.clone(), profile, seed);
-    ctx.explicit_max_rps = args.max_rps;
-    ctx.strict_docs = args.strict_docs;
-    ctx.scenario_deadline = Duration::from_secs(args.scenario_timeout);
-    let ctx = Arc::new(ctx);
-    println!("conformance: testing {}", connected.describe());
-    println!("conformance: run {} with seed {seed} (repeat with --seed {seed})", ctx.run_id);
-    let jobs = args.jobs.or(connected.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY));
+    let settings = match Settings::resolve(&model, &args.target, &args.declared, &env) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(error),
+    };
+    let options = SessionOptions {
+        seed: args.seed,
+        strict_docs: args.strict_docs,
+        scenario_deadline: Duration::from_secs(args.scenario_timeout),
+        run_deadline: Duration::from_secs(args.deadline),
+        deviations: args.deviation.clone(),
+        readings,
+    };
+    let jobs = args.jobs.map(|j| usize::try_from(j).unwrap_or(usize::MAX));
+    let session = match Session::open(model, &settings, options, jobs).await {
+        Ok(session) => session,
+        Err(error) => return usage_error(error),
+    };
+    println!("conformance: testing {}", session.describe());
+    println!(
+        "conformance: run {} with seed {} (repeat with --seed {})",
+        session.ctx.run_id, session.seed, session.seed
+    );
     let run_options = RunOptions {
-        features: features_dir(&args.features),
+        features: args.features.clone().map_or(FeatureSource::Embedded, FeatureSource::Dir),
         tags: args.tags.clone(),
         report_dir: Some(args.report_dir.clone()),
-        max_concurrent_scenarios: jobs,
+        max_concurrent_scenarios: None,
         progress: true,
+        quiet: false,
     };
-    let started = std::time::SystemTime::now();
-    let clock = std::time::Instant::now();
-    let run = suite::run(ctx.clone(), run_options);
-    let budget = connected.client.budget().clone();
-    // The run ends when its scenarios are done, when it is interrupted, or when its budget says
-    // stop (a target that throttles or fails persistently, the deadline): then the scenarios in
-    // flight are dropped, and what they created is removed below all the same.
-    let (summary, stopped, interrupted) = tokio::select! {
-        result = run => match result {
-            Ok(summary) => (summary, None, false),
-            Err(error) => return usage_error(error),
-        },
-        () = shutdown_signal() => {
-            eprintln!("\ninterrupted: stopping run {} and removing what it created (at most {} s; Ctrl-C again to stop now)",
-                ctx.run_id, INTERRUPTED_CLEANUP.as_secs());
-            (suite::summary_so_far(&ctx), Some("interrupted (Ctrl-C or SIGTERM)".to_string()), true)
+    let outcome = match session.run(run_options, shutdown_signal()).await {
+        Ok(outcome) => outcome,
+        Err(error) => return usage_error(error),
+    };
+    let cleanup_budget = match (&outcome.stopped, outcome.interrupted) {
+        (_, true) => {
+            eprintln!(
+                "\ninterrupted: stopping run {} and removing what it created (at most {} s; Ctrl-C again to stop now)",
+                session.ctx.run_id,
+                session::INTERRUPTED_CLEANUP.as_secs()
+            );
+            session::INTERRUPTED_CLEANUP
         }
-        reason = budget.wait_stopped() => {
+        (Some(reason), false) => {
             eprintln!("stopped: {reason}");
-            (suite::summary_so_far(&ctx), Some(reason), false)
+            session::END_CLEANUP
         }
+        (None, false) => session::END_CLEANUP,
     };
-    let cleanup_budget = if interrupted { INTERRUPTED_CLEANUP } else { END_CLEANUP };
-    let account = tokio::select! {
-        account = ctx.ledger.settle(&connected.client, cleanup_budget, ctx.meshes_created()) => account,
-        () = shutdown_signal() => ctx.ledger.account(ctx.meshes_created()),
-    };
-    let run_info = RunInfo {
-        run_id: ctx.run_id.clone(),
-        seed,
-        started_at: report::rfc3339(started.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs()),
-        duration_ms: clock.elapsed().as_secs_f64() * 1000.0,
+    let account = session.settle(cleanup_budget, shutdown_signal()).await;
+    let labels = Labels {
+        target: args.target_label.clone(),
+        model_source: args.model.as_ref().map_or("embedded".to_string(), |p| p.display().to_string()),
+        model_text,
         tags: args.tags.clone(),
-        jobs,
-        max_rps: connected.client.config().max_rps,
-        target: TargetInfo {
-            description: match &args.target_label {
-                Some(label) => format!("{label} at {}", connected.describe()),
-                None => connected.describe(),
-            },
-            endpoint: connected.client.config().endpoint.clone(),
-            region: connected.client.config().region.clone(),
-            embedded: connected.emulator.is_some(),
-            profile: profile_description,
-            deviations: args.deviation.iter().map(|d| d.name().to_string()).collect(),
-            readings: readings.iter().map(|(dispute, reading)| format!("{dispute}={reading}")).collect(),
-        },
-        model: ModelInfo::new(
-            &args.model.as_ref().map_or("embedded".to_string(), |p| p.display().to_string()),
-            &model.metadata.api_version,
-            &model_text,
-        ),
-        latency: connected.client.latency(),
-        stopped: stopped.clone(),
-        resources: account.clone(),
     };
-    let endpoint = connected.client.config().endpoint.clone();
-    if let Some(emulator) = connected.emulator {
-        emulator.shutdown().await;
-    }
-    let coverage = report::coverage(&model);
     let built =
-        Report::build(&summary, run_info, coverage, expectations.as_ref().map(|(p, e)| (p.as_path(), e)), &model);
+        session.report(&outcome, account.clone(), &labels, expectations.as_ref().map(|(p, e)| (p.as_path(), e)));
+    let endpoint = session.target.client.config().endpoint.clone();
+    let run_id = session.ctx.run_id.clone();
+    session.close().await;
     if let Err(error) = built.write_all(&args.report_dir) {
         return usage_error(error);
     }
     print_failures(&built);
-    for scenario in summary.scenarios.iter().filter(|s| s.feature == suite::ERROR_TABLE_FEATURE) {
+    for scenario in outcome.summary.scenarios.iter().filter(|s| s.feature == suite::ERROR_TABLE_FEATURE) {
         if let Some(reason) = &scenario.skip_reason {
             println!("skipped: {}: {reason}", scenario.scenario);
         }
     }
-    print_account(&account, &ctx.run_id, &endpoint, args.aws);
+    print_account(&account, &run_id, &endpoint, args.target.aws);
     println!("reports: {}", args.report_dir.display());
     let counts = &built.counts;
     if counts.expected_failures > 0 {
@@ -501,10 +373,11 @@ async fn run(args: RunArgs) -> ExitCode {
     }
     // Failed counts the unexpected failures only: what a CI log reader should act on.
     println!("conformance: {} passed, {} failed, {} skipped", counts.passed, counts.failed, counts.skipped);
-    if let Some(reason) = &stopped {
+    if let Some(reason) = &outcome.stopped {
         println!("conformance: STOPPED before the suite was done: {reason}");
-        return ExitCode::from(if interrupted { 130 } else { 1 });
+        return ExitCode::from(if outcome.interrupted { 130 } else { 1 });
     }
+    let summary = &outcome.summary;
     if summary.parsing_errors > 0 {
         eprintln!("error: {} feature file(s) could not be parsed", summary.parsing_errors);
         return ExitCode::from(2);
@@ -519,11 +392,6 @@ async fn run(args: RunArgs) -> ExitCode {
     }
     if built.passed(args.strict) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
-
-/// How long clean-up may take after the suite, and after an interruption (Ctrl-C must end a run
-/// within seconds).
-const END_CLEANUP: Duration = Duration::from_secs(20);
-const INTERRUPTED_CLEANUP: Duration = Duration::from_secs(3);
 
 /// The account of what the run created: a line, then every mesh left, with the command that
 /// removes them.
@@ -544,95 +412,46 @@ fn print_account(account: &cleanup::Account, run_id: &str, endpoint: &str, aws: 
 }
 
 async fn repro(args: ReproArgs) -> ExitCode {
-    use appmesh_conformance::fuzzing::{Finding, read_finding};
-    let data = match std::fs::read(&args.artifact) {
-        Ok(data) => data,
-        Err(error) => return usage_error(format!("cannot read {}: {error}", args.artifact.display())),
+    let model = ServiceModel::embedded();
+    let settings = match Settings::resolve(&model, &args.target, &DeclarationArgs::default(), &env) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(error),
     };
-    let finding = match read_finding(&data) {
-        Ok(finding) => finding,
-        Err(message) => return usage_error(format!("{}: {message}", args.artifact.display())),
-    };
-    let stem = args.artifact.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let title = args.title.clone().unwrap_or_else(|| format!("Regression: {stem}"));
-    let options = TargetOptions {
-        endpoint: args.endpoint.clone(),
-        region: args.region.clone(),
-        timeout: Some(Duration::from_secs(30)),
-        ..TargetOptions::default()
-    };
-    let connected = match target::connect(Arc::new(ServiceModel::embedded()), options).await {
+    let connected = match target::connect(Arc::new(model), settings.target).await {
         Ok(connected) => connected,
         Err(error) => return usage_error(error),
     };
     println!("repro: replaying {} against {}", args.artifact.display(), connected.describe());
-    let expected = finding.expected();
-    let (client, account) = (connected.client.clone(), connected.account_id.clone());
-    let target = match appmesh_conformance::property::check::PropertyTarget::set_up(client, account).await {
-        Ok(target) => target,
-        Err(error) => return usage_error(error),
+    let request = appmesh_conformance::repro::ReproRequest {
+        artifact: args.artifact.clone(),
+        out: args.out.clone(),
+        title: args.title.clone(),
+        dry_run: args.dry_run,
     };
-    let outcome = match &finding {
-        Finding::Input(input) => {
-            let input = target.place(input.clone(), None);
-            if expected == "success" {
-                target.valid_case(&input).await.map_err(|c| c.to_string())
-            } else {
-                let model = ServiceModel::embedded();
-                let found = appmesh_conformance::validate::violations(&model, "CreateVirtualNodeInput", &input);
-                let first = found
-                    .first()
-                    .map(|v| (v.path.clone(), v.rule))
-                    .unwrap_or((String::new(), appmesh_conformance::validate::Rule::Type));
-                let invalid = appmesh_conformance::property::Invalid {
-                    value: input.clone(),
-                    path: first.0,
-                    rule: first.1,
-                    error: "BadRequestException",
-                };
-                target.invalid_case(&input, &invalid).await.map_err(|c| c.to_string())
-            }
-        }
-        Finding::RawBody(body) => {
-            let case = appmesh_conformance::fuzzing::EndpointCase::RawBody(body.clone().into_bytes());
-            appmesh_conformance::fuzzing::endpoint_send(&connected.client, target.mesh(), &case).await.map_err(
-                |(problem, exchange)| format!("{problem}\n{}", exchange.map(|e| e.to_string()).unwrap_or_default()),
-            )
-        }
-    };
-    if let Err(error) = target.tear_down().await {
-        eprintln!("warning: the replay's mesh was not removed: {error}; run `appmesh-conformance cleanup`");
-    }
+    let outcome = appmesh_conformance::repro::replay(&connected, &request).await;
     if let Some(emulator) = connected.emulator {
         emulator.shutdown().await;
     }
-    match &outcome {
-        Ok(()) => println!("repro: the target now answers as the contract says ({expected})"),
-        Err(problem) => println!("repro: the target still misanswers (the contract says {expected}):\n{problem}"),
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => return usage_error(error),
+    };
+    if let Some(leftover) = &outcome.leftover {
+        eprintln!("warning: the replay's mesh was not removed: {leftover}");
     }
-    if !args.dry_run {
-        let slug: String =
-            stem.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
-        let path = args.out.join(format!("{slug}.feature"));
-        let text = format!(
-            "# Written by `appmesh-conformance repro {}`; keep it: every bug found stays found.\n@regression\nFeature: Regression from {stem}\n\n{}",
-            args.artifact.display(),
-            finding.scenario(&title)
-        );
-        if let Err(error) = std::fs::create_dir_all(&args.out).and_then(|()| std::fs::write(&path, text)) {
-            return usage_error(format!("cannot write {}: {error}", path.display()));
+    match &outcome.misanswer {
+        None => println!("repro: the target now answers as the contract says ({})", outcome.expected),
+        Some(problem) => {
+            println!("repro: the target still misanswers (the contract says {}):\n{problem}", outcome.expected)
         }
+    }
+    if let Some(path) = &outcome.written {
         println!("repro: wrote {}; it runs with the suite from now on", path.display());
     }
-    if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if outcome.misanswer.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 async fn cleanup(args: CleanupArgs) -> ExitCode {
-    if let Some(rate) = args.max_rps
-        && !(rate.is_finite() && rate > 0.0)
-    {
-        return usage_error(format!("--max-rps {rate} must be a positive number of requests per second"));
-    }
     if let Some(run_id) = &args.run_id
         && !cleanup::is_harness_name(&format!("{run_id}-x"), None)
     {
@@ -640,23 +459,18 @@ async fn cleanup(args: CleanupArgs) -> ExitCode {
             "--run-id {run_id:?} is not a run id; run ids look like acf-6743a1b2-x9k2 (printed by `run` and in its reports)"
         ));
     }
-    let from_env = appmesh_conformance::client::target::resolve_endpoint(None, false, "us-east-1", |key: &str| {
-        std::env::var(key).ok()
-    });
-    if args.endpoint.is_none() && !args.aws && from_env.is_ok_and(|choice| choice.url.is_none()) {
+    let model = ServiceModel::embedded();
+    let settings = match Settings::resolve(&model, &args.target, &DeclarationArgs::default(), &env) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(error),
+    };
+    let from_env = appmesh_conformance::client::target::resolve_endpoint(None, false, "us-east-1", env);
+    if settings.target.endpoint.is_none() && !args.target.aws && from_env.is_ok_and(|choice| choice.url.is_none()) {
         return usage_error(
             "cleanup needs a target: --endpoint URL, APPMESH_ENDPOINT, or --aws (the embedded emulator keeps nothing)",
         );
     }
-    let options = TargetOptions {
-        endpoint: args.endpoint.clone(),
-        aws: args.aws,
-        region: args.region.clone(),
-        timeout: Some(Duration::from_secs(args.timeout.max(1))),
-        max_rps: args.max_rps,
-        ..TargetOptions::default()
-    };
-    let connected = match target::connect(Arc::new(ServiceModel::embedded()), options).await {
+    let connected = match target::connect(Arc::new(model), settings.target).await {
         Ok(connected) => connected,
         Err(error) => return usage_error(error),
     };
@@ -836,44 +650,20 @@ fn generate(args: GenerateArgs) -> ExitCode {
     } else {
         args.operation.clone()
     };
+    let written = match appmesh_conformance::generate::files::write(&model, &source, &operations, &args.out, args.check)
+    {
+        Ok(written) => written,
+        Err(error) => return usage_error(error),
+    };
     let mut stale = Vec::new();
-    for operation in &operations {
-        let generated = match appmesh_conformance::generate::generate(&model, operation, &source) {
-            Ok(generated) => generated,
-            Err(error) => return usage_error(error),
-        };
-        let dir = args.out.join(appmesh_conformance::generate::snake_case(operation));
-        let expected: Vec<PathBuf> = generated.files.iter().map(|f| args.out.join(&f.path)).collect();
-        for file in &generated.files {
-            let path = args.out.join(&file.path);
-            let current = std::fs::read_to_string(&path).ok();
-            if current.as_deref() == Some(file.text.as_str()) {
-                continue;
-            }
-            if args.check {
-                stale.push(path.display().to_string());
-                continue;
-            }
-            if let Err(error) = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, &file.text)) {
-                return usage_error(format!("cannot write {}: {error}", path.display()));
-            }
-        }
-        // Files of an earlier generation that this one no longer makes.
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "feature") && !expected.contains(&path) {
-                if args.check {
-                    stale.push(format!("{} (no longer generated)", path.display()));
-                } else if let Err(error) = std::fs::remove_file(&path) {
-                    return usage_error(format!("cannot remove {}: {error}", path.display()));
-                }
-            }
-        }
+    for file in &written {
+        let generated = &file.generated;
         println!(
-            "{operation}: {} scenarios in {} files under {}",
+            "{}: {} scenarios in {} files under {}",
+            generated.operation,
             generated.scenario_count,
             generated.files.len(),
-            dir.display()
+            file.dir.display()
         );
         for line in &generated.coverage {
             let covered = line.expected.intersection(&line.covered).count();
@@ -881,6 +671,9 @@ fn generate(args: GenerateArgs) -> ExitCode {
             for missing in line.missing() {
                 println!("    not covered: {missing:?}");
             }
+        }
+        if args.check {
+            stale.extend(file.changed.iter().cloned());
         }
     }
     if !stale.is_empty() {

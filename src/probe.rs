@@ -158,7 +158,7 @@ pub fn peak_per_second(times: &mut [std::time::Instant]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::exchange::{RecordedRequest, RecordedResponse};
+    use crate::exchange::{RecordedRequest, RecordedResponse};
 
     fn answer(status: u16) -> Exchange {
         Exchange {

@@ -60,6 +60,8 @@ pub enum ProfileError {
     Read { path: String, error: std::io::Error },
     #[error("the target profile {path} is not valid: {message}")]
     Invalid { path: String, message: String },
+    #[error("{0}; fix the value, or leave it out to use the default")]
+    BadValue(String),
 }
 
 impl TargetProfile {
@@ -69,44 +71,46 @@ impl TargetProfile {
         let text = std::fs::read_to_string(path).map_err(|error| ProfileError::Read { path: shown.clone(), error })?;
         let profile: TargetProfile =
             toml::from_str(&text).map_err(|e| ProfileError::Invalid { path: shown.clone(), message: e.to_string() })?;
-        profile.validate().map_err(|message| ProfileError::Invalid { path: shown, message })?;
+        profile.validate().map_err(|error| ProfileError::Invalid { path: shown, message: error.to_string() })?;
         Ok(profile)
     }
 
     /// The values a profile may not hold, named.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ProfileError> {
+        let bad = |message: String| Err(ProfileError::BadValue(message));
         if self.node_quota == 0 {
-            return Err("node_quota must be at least 1".into());
+            return bad("node_quota must be at least 1".into());
         }
         if let Some(rps) = self.throttle_rps
             && !(rps.is_finite() && rps > 0.0)
         {
-            return Err(format!("throttle_rps {rps} must be a positive number of requests per second"));
+            return bad(format!("throttle_rps {rps} must be a positive number of requests per second"));
         }
         if let Some(account) = &self.account_id
             && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
         {
-            return Err(format!("account_id {account:?} is not a 12-digit AWS account id"));
+            return bad(format!("account_id {account:?} is not a 12-digit AWS account id"));
         }
         Ok(())
     }
 
     /// Applies `APPMESH_NODE_QUOTA`, `APPMESH_THROTTLE_RPS`, `APPMESH_AUTH_ENFORCED` and
     /// `APPMESH_ACCOUNT_ID` (the `cargo test` way of declaring), naming a value that does not parse.
-    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<TargetProfile, String> {
+    pub fn with_env(mut self, env: impl Fn(&str) -> Option<String>) -> Result<TargetProfile, ProfileError> {
+        let bad = |message: String| ProfileError::BadValue(message);
         if let Some(quota) = env("APPMESH_NODE_QUOTA") {
             self.node_quota =
-                quota.trim().parse().map_err(|_| format!("APPMESH_NODE_QUOTA={quota:?} is not a number"))?;
+                quota.trim().parse().map_err(|_| bad(format!("APPMESH_NODE_QUOTA={quota:?} is not a number")))?;
         }
         if let Some(rps) = env("APPMESH_THROTTLE_RPS") {
             self.throttle_rps =
-                Some(rps.trim().parse().map_err(|_| format!("APPMESH_THROTTLE_RPS={rps:?} is not a number"))?);
+                Some(rps.trim().parse().map_err(|_| bad(format!("APPMESH_THROTTLE_RPS={rps:?} is not a number")))?);
         }
         if let Some(enforced) = env("APPMESH_AUTH_ENFORCED") {
             self.auth_enforced = match enforced.trim() {
                 "true" | "1" | "yes" => true,
                 "false" | "0" | "no" => false,
-                other => return Err(format!("APPMESH_AUTH_ENFORCED={other:?} is not true or false")),
+                other => return Err(bad(format!("APPMESH_AUTH_ENFORCED={other:?} is not true or false"))),
             };
         }
         if let Some(account) = env("APPMESH_ACCOUNT_ID").filter(|a| !a.is_empty()) {
@@ -148,7 +152,9 @@ mod tests {
     #[test]
     fn bad_profiles_are_named() {
         let parse = |text: &str| {
-            toml::from_str::<TargetProfile>(text).map_err(|e| e.to_string()).and_then(|p| p.validate().map(|()| p))
+            toml::from_str::<TargetProfile>(text)
+                .map_err(|e| e.to_string())
+                .and_then(|p| p.validate().map(|()| p).map_err(|e| e.to_string()))
         };
         assert!(parse("node_quota = 0").unwrap_err().contains("node_quota"));
         assert!(parse("throttle_rps = -1.0").unwrap_err().contains("throttle_rps"));
@@ -174,6 +180,7 @@ mod tests {
             TargetProfile::default()
                 .with_env(env(&[("APPMESH_NODE_QUOTA", "x")]))
                 .unwrap_err()
+                .to_string()
                 .contains("APPMESH_NODE_QUOTA")
         );
     }

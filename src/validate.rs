@@ -33,6 +33,18 @@ pub enum Rule {
 }
 
 impl Rule {
+    pub const ALL: &'static [Rule] = &[
+        Rule::Required,
+        Rule::Type,
+        Rule::Min,
+        Rule::Max,
+        Rule::Length,
+        Rule::Enum,
+        Rule::Pattern,
+        Rule::Union,
+        Rule::UnknownMember,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Rule::Required => "required",

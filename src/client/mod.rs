@@ -4,7 +4,6 @@
 //! This module never imports the emulator.
 
 pub mod budget;
-pub mod exchange;
 pub mod sign;
 pub mod target;
 
@@ -14,13 +13,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 
+pub use crate::exchange::{Exchange, Redactor};
 pub use budget::Budget;
-pub use exchange::{Exchange, Redactor};
 pub use target::Credentials;
 
+use crate::exchange::{RecordedRequest, RecordedResponse};
 use crate::model::ServiceModel;
 use crate::wire::{self, HttpRequest, WireError};
-use exchange::{RecordedRequest, RecordedResponse};
 
 /// Responses larger than this are cut off and reported as a transport error.
 pub const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;

@@ -170,14 +170,8 @@ pub struct Credentials {
 impl Credentials {
     /// The access key id with all but its last four characters masked.
     pub fn masked_access_key_id(&self) -> String {
-        mask(&self.access_key_id)
+        crate::exchange::mask(&self.access_key_id)
     }
-}
-
-pub(crate) fn mask(text: &str) -> String {
-    let count = text.chars().count();
-    let keep: String = text.chars().skip(count.saturating_sub(4)).collect();
-    format!("{}{keep}", "*".repeat(count.saturating_sub(4).min(8)))
 }
 
 impl fmt::Debug for Credentials {

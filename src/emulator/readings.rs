@@ -23,8 +23,19 @@ pub const DOT_SEGMENT_NAMES: &str = "dot-segment-names";
 pub const IMPLEMENTED: &[&str] =
     &[LISTENERS_PER_VIRTUAL_NODE, TAG_VALUE_REQUIRED, CLIENT_TOKEN_RULE, DOT_SEGMENT_NAMES];
 
+/// A `--reading` that names no reading of the model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadingError {
+    #[error("--reading {given:?} is not ID=SOURCE; known: {known}")]
+    NotIdEqualsSource { given: String, known: String },
+    #[error("--reading: no disputed point `{id}`; known: {known}")]
+    UnknownDispute { id: String, known: String },
+    #[error("--reading: `{id}` has no reading from `{source_id}`; known: {known}")]
+    UnknownReading { id: String, source_id: String, known: String },
+}
+
 /// `ID=SOURCE`, checked against the model's disputes.
-pub fn parse(model: &ServiceModel, text: &str) -> Result<(String, String), String> {
+pub fn parse(model: &ServiceModel, text: &str) -> Result<(String, String), ReadingError> {
     let known = || {
         let ids: Vec<String> = model
             .provenance
@@ -37,14 +48,19 @@ pub fn parse(model: &ServiceModel, text: &str) -> Result<(String, String), Strin
             .collect();
         ids.join(", ")
     };
-    let (id, reading) =
-        text.split_once('=').ok_or_else(|| format!("--reading {text:?} is not ID=SOURCE; known: {}", known()))?;
+    let (id, reading) = text
+        .split_once('=')
+        .ok_or_else(|| ReadingError::NotIdEqualsSource { given: text.to_string(), known: known() })?;
     let dispute = model
         .provenance
         .dispute(id)
-        .ok_or_else(|| format!("--reading: no disputed point `{id}`; known: {}", known()))?;
+        .ok_or_else(|| ReadingError::UnknownDispute { id: id.to_string(), known: known() })?;
     if dispute.reading(reading).is_none() {
-        return Err(format!("--reading: `{id}` has no reading from `{reading}`; known: {}", known()));
+        return Err(ReadingError::UnknownReading {
+            id: id.to_string(),
+            source_id: reading.to_string(),
+            known: known(),
+        });
     }
     Ok((id.to_string(), reading.to_string()))
 }
@@ -209,9 +225,10 @@ mod tests {
             parse(model, "tag-value-required=api-reference").unwrap(),
             ("tag-value-required".to_string(), "api-reference".to_string())
         );
-        assert!(parse(model, "nope=sdk-model").unwrap_err().contains("no disputed point `nope`"));
-        assert!(parse(model, "tag-value-required=rfc3986").unwrap_err().contains("has no reading from `rfc3986`"));
-        assert!(parse(model, "tag-value-required").unwrap_err().contains("not ID=SOURCE"));
+        assert!(parse(model, "nope=sdk-model").unwrap_err().to_string().contains("no disputed point `nope`"));
+        let error = parse(model, "tag-value-required=rfc3986").unwrap_err().to_string();
+        assert!(error.contains("has no reading from `rfc3986`"), "{error}");
+        assert!(parse(model, "tag-value-required").unwrap_err().to_string().contains("not ID=SOURCE"));
     }
 
     #[test]

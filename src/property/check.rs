@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use super::Invalid;
-use crate::checks::{self, CheckContext, CheckFailure, SentNode};
+use crate::checks::{self, CheckContext, CheckFailure, CheckId, SentNode};
 use crate::cleanup;
 use crate::client::{Client, Exchange};
 
@@ -32,15 +32,24 @@ pub struct Counterexample {
     pub region: String,
 }
 
+/// Why the properties cannot run, or could not clean up after themselves.
+#[derive(Debug, thiserror::Error)]
+pub enum PropertyError {
+    #[error("the properties have no mesh to run in: {0}")]
+    NoMesh(String),
+    #[error("the mesh {mesh} was not removed ({problems}); run `appmesh-conformance cleanup`")]
+    Leftover { mesh: String, problems: String },
+}
+
 impl PropertyTarget {
     /// Creates the mesh the cases run in, named and tagged like every harness mesh.
-    pub async fn set_up(client: Arc<Client>, account_id: Option<String>) -> Result<PropertyTarget, String> {
+    pub async fn set_up(client: Arc<Client>, account_id: Option<String>) -> Result<PropertyTarget, PropertyError> {
         let run_id = cleanup::run_id(&cleanup::random_tag(&mut fastrand::Rng::new()));
-        let (mesh, exchange) = cleanup::create_run_mesh(&client, &run_id, "prop")
-            .await
-            .map_err(|problem| format!("the properties have no mesh to run in: {problem}"))?;
+        let (mesh, exchange) =
+            cleanup::create_run_mesh(&client, &run_id, "prop").await.map_err(PropertyError::NoMesh)?;
+        // The body of a CreateMesh answer is the mesh's data itself.
         let account_id = account_id
-            .or_else(|| exchange.json().and_then(|b| b["mesh"]["metadata"]["meshOwner"].as_str().map(str::to_string)));
+            .or_else(|| exchange.json().and_then(|b| b["metadata"]["meshOwner"].as_str().map(str::to_string)));
         Ok(PropertyTarget { client, mesh, account_id })
     }
 
@@ -49,8 +58,11 @@ impl PropertyTarget {
     }
 
     /// Deletes the mesh and whatever a failed case left in it.
-    pub async fn tear_down(self) -> Result<(), String> {
-        cleanup::delete_mesh_fully(&self.client, &self.mesh).await.map_err(|problems| problems.join("; "))
+    pub async fn tear_down(self) -> Result<(), PropertyError> {
+        let mesh = self.mesh.clone();
+        cleanup::delete_mesh_fully(&self.client, &self.mesh)
+            .await
+            .map_err(|problems| PropertyError::Leftover { mesh, problems: problems.join("; ") })
     }
 
     fn counterexample(
@@ -123,7 +135,7 @@ impl PropertyTarget {
                         failures.extend(checks::check_readback("DescribeVirtualNode", &body, &read));
                     }
                     Ok(readback) => failures.push(CheckFailure::new(
-                        "readback.status",
+                        CheckId::PropertyReadbackStatus,
                         checks::Severity::Must,
                         crate::model::provenance::source::API_REFERENCE,
                         "",
@@ -132,7 +144,7 @@ impl PropertyTarget {
                         format!("{}\n{readback}", readback.status()),
                     )),
                     Err(error) => failures.push(CheckFailure::new(
-                        "readback.transport",
+                        CheckId::PropertyReadbackTransport,
                         checks::Severity::Must,
                         crate::model::provenance::source::HARNESS,
                         "",
@@ -147,7 +159,7 @@ impl PropertyTarget {
             let delete = json!({ "meshName": self.mesh, "virtualNodeName": name });
             if let Err(problem) = cleanup::delete_persistently(&self.client, "DeleteVirtualNode", &delete).await {
                 failures.push(CheckFailure::new(
-                    "cleanup.delete",
+                    CheckId::CleanupDelete,
                     checks::Severity::Must,
                     crate::model::provenance::source::HARNESS,
                     "",

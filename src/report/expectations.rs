@@ -121,7 +121,7 @@ mod tests {
         Failure {
             check_id: check_id.to_string(),
             bucket: bucket.to_string(),
-            ..Failure::located("shape", "A scenario", "features/a.feature:3", "Then x")
+            ..Failure::located(crate::report::Area::Shape, "A scenario", "features/a.feature:3", "Then x")
         }
     }
 
@@ -164,7 +164,7 @@ mod tests {
             name: "S".to_string(),
             feature: "F".to_string(),
             location: "features/s.feature:1".to_string(),
-            area: "shape",
+            area: crate::report::Area::Shape,
             tags: vec![],
             status: ScenarioStatus::Passed,
             skip_reason: None,

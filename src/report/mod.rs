@@ -3,7 +3,7 @@
 //!
 //! Every report is rendered from one [`Report`], built from the suite's [`RunSummary`], what is
 //! known of the run and the target ([`RunInfo`]) and, when given, the expectations file of known
-//! deviations. Exchanges were redacted when they were recorded (see `client::exchange`), so no
+//! deviations. Exchanges were redacted when they were recorded (see `exchange`), so no
 //! report can carry a secret key, a session token or a signature.
 
 pub mod expectations;
@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::checks::Severity;
+use crate::checks::{CheckId, Severity};
 use crate::client::{Exchange, LatencySummary};
+use crate::generate::RuleTag;
 use crate::model::ServiceModel;
 use crate::model::provenance::source;
 use crate::suite::{Outcome, RunSummary, ScenarioResult, StepFailure, Unjudged};
@@ -27,34 +28,68 @@ pub use expectations::{Expectation, Expectations};
 /// The version of the report format; `reports/schema.json` describes it.
 pub const FORMAT: &str = "appmesh-conformance-report/1";
 
-/// The areas of the contract a scenario is about, in the order the reports show them.
-pub const AREAS: &[&str] = &["shape", "validation", "errors", "idempotency", "limits", "throttling", "auth"];
-
-/// The area of a scenario, from its tags (those of its feature and rule included).
-pub fn area_of(tags: &[String]) -> &'static str {
-    let has = |tag: &str| tags.iter().any(|t| t == tag);
-    const BY_TAG: &[(&str, &str)] = &[
-        ("auth", "auth"),
-        ("throttling", "throttling"),
-        ("limits", "limits"),
-        ("idempotency", "idempotency"),
-        ("concurrency", "idempotency"),
-        ("error", "errors"),
-        ("required", "validation"),
-        ("bound", "validation"),
-        ("enum", "validation"),
-        ("union", "validation"),
-        ("type", "validation"),
-        ("uri", "validation"),
-    ];
-    BY_TAG.iter().find(|(tag, _)| has(tag)).map(|(_, area)| *area).unwrap_or("shape")
+/// The area of the contract a scenario is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Area {
+    Shape,
+    Validation,
+    Errors,
+    Idempotency,
+    Limits,
+    Throttling,
+    Auth,
 }
 
-/// The area of a failed check: what any response must look like is `shape`, whatever scenario
-/// showed it; other checks belong to their scenario's area.
-fn check_area(check_id: &str, scenario_area: &'static str) -> &'static str {
-    const SHAPE: &[&str] = &["shape.", "metadata.", "echo.", "readback.", "list.", "http.content-type"];
-    if SHAPE.iter().any(|prefix| check_id.starts_with(prefix)) { "shape" } else { scenario_area }
+impl Area {
+    /// In the order the reports show them.
+    pub const ALL: [Area; 7] =
+        [Area::Shape, Area::Validation, Area::Errors, Area::Idempotency, Area::Limits, Area::Throttling, Area::Auth];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Shape => "shape",
+            Area::Validation => "validation",
+            Area::Errors => "errors",
+            Area::Idempotency => "idempotency",
+            Area::Limits => "limits",
+            Area::Throttling => "throttling",
+            Area::Auth => "auth",
+        }
+    }
+
+    /// The area of a scenario, from its tags (those of its feature and rule included): the
+    /// stateful features' tags first, then the generated scenarios' rule.
+    pub fn of(tags: &[String]) -> Area {
+        let has = |tag: &str| tags.iter().any(|t| t == tag);
+        const FEATURES: [(&str, Area); 5] = [
+            ("auth", Area::Auth),
+            ("throttling", Area::Throttling),
+            ("limits", Area::Limits),
+            ("idempotency", Area::Idempotency),
+            ("concurrency", Area::Idempotency),
+        ];
+        if let Some((_, area)) = FEATURES.iter().find(|(tag, _)| has(tag)) {
+            return *area;
+        }
+        match RuleTag::of(tags) {
+            Some(RuleTag::Error) => Area::Errors,
+            Some(RuleTag::Happy) | None => Area::Shape,
+            Some(_) => Area::Validation,
+        }
+    }
+
+    /// The area of a failed check: what any response must look like is `shape`, whatever
+    /// scenario showed it; other checks belong to their scenario's area.
+    fn of_check(check: &CheckId, scenario: Area) -> Area {
+        if check.is_about_shape() { Area::Shape } else { scenario }
+    }
+}
+
+impl std::fmt::Display for Area {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What is known of the run besides the scenarios' results.
@@ -215,7 +250,7 @@ pub struct ScenarioReport {
     pub name: String,
     pub feature: String,
     pub location: String,
-    pub area: &'static str,
+    pub area: Area,
     pub tags: Vec<String>,
     pub status: ScenarioStatus,
     pub skip_reason: Option<String>,
@@ -235,7 +270,7 @@ pub struct Failure {
     pub severity: Severity,
     /// Where the rule comes from: an id of the report's `sources` table.
     pub source: String,
-    pub area: &'static str,
+    pub area: Area,
     pub scenario: String,
     pub location: String,
     pub step: String,
@@ -256,7 +291,7 @@ pub struct Failure {
 impl Failure {
     /// A failure placed in a scenario's step, with no check, exchange or reproduction filled in
     /// yet: callers complete it with struct update syntax.
-    pub fn located(area: &'static str, scenario: &str, location: &str, step: &str) -> Failure {
+    pub fn located(area: Area, scenario: &str, location: &str, step: &str) -> Failure {
         Failure {
             check_id: String::new(),
             bucket: String::new(),
@@ -289,7 +324,7 @@ pub struct Bucket {
     pub severity: Severity,
     /// The source of the rule (an id of the report's `sources` table).
     pub source: String,
-    pub area: &'static str,
+    pub area: Area,
     pub title: String,
     pub count: usize,
     /// The scenarios (locations) with a failure in this bucket.
@@ -307,7 +342,7 @@ pub struct Bucket {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AreaScore {
-    pub area: &'static str,
+    pub area: Area,
     pub passed: usize,
     pub failed: usize,
     pub expected_failures: usize,
@@ -385,18 +420,6 @@ fn normalized_path(path: &str) -> String {
     INDEX.get_or_init(|| regex::Regex::new(r"\[\d+\]").expect("a valid pattern")).replace_all(path, "[]").into_owned()
 }
 
-/// The rule tag of a generated scenario (`bound`, `required`, ...), if any.
-fn rule_tag(tags: &[String]) -> Option<&str> {
-    tags.iter().map(String::as_str).find(|t| crate::suite::RULE_TAGS.contains(t))
-}
-
-/// Checks of the status and error code of an answer.
-const STATUS_CHECKS: &[&str] = &["http.status", "error.status"];
-
-/// Checks about the whole answer whatever was asked (its content type, the error header): one
-/// cause however many scenarios show it.
-const WHOLE_ANSWER_CHECKS: &[&str] = &["http.content-type", "error.content-type", "error.x-amzn-ErrorType"];
-
 fn member_tag(tags: &[String]) -> Option<&str> {
     tags.iter().find_map(|t| t.strip_prefix("member:"))
 }
@@ -416,7 +439,7 @@ impl Report {
         let mut informational = Vec::new();
         let mut scenarios = Vec::new();
         for result in &summary.scenarios {
-            let area = area_of(&result.tags);
+            let area = Area::of(&result.tags);
             let first = failures.len();
             let places = (endpoints.0.as_str(), endpoints.1.as_str(), region.as_str());
             failures.extend(failures_of(result, &result.failures, area, places, expectations.map(|(_, e)| e)));
@@ -490,7 +513,7 @@ impl Report {
             informational: informational.len(),
             unjudged: scenarios.iter().map(|s| s.unjudged.len()).sum(),
         };
-        let areas = AREAS
+        let areas = Area::ALL
             .iter()
             .map(|area| {
                 let of = |status| scenarios.iter().filter(|s| s.area == *area && s.status == status).count();
@@ -502,7 +525,7 @@ impl Report {
                 );
                 let ran = passed + failed + expected_failures;
                 let score = (ran > 0).then(|| (1000.0 * passed as f64 / ran as f64).round() / 10.0);
-                AreaScore { area, passed, failed, expected_failures, skipped, score }
+                AreaScore { area: *area, passed, failed, expected_failures, skipped, score }
             })
             .collect();
         Report {
@@ -556,11 +579,11 @@ impl Report {
 fn failures_of(
     result: &ScenarioResult,
     steps: &[StepFailure],
-    area: &'static str,
+    area: Area,
     (recorded_endpoint, endpoint, region): (&str, &str, &str),
     expectations: Option<&Expectations>,
 ) -> Vec<Failure> {
-    let rule = rule_tag(&result.tags);
+    let rule = RuleTag::of(&result.tags);
     let member = member_tag(&result.tags);
     let mut out = Vec::new();
     for step in steps {
@@ -576,14 +599,14 @@ fn failures_of(
             .iter()
             .map(|check| {
                 let path = normalized_path(&check.path);
-                let check_id = if path.is_empty() { check.id.clone() } else { format!("{}@{path}", check.id) };
+                let check_id = if path.is_empty() { check.id.to_string() } else { format!("{}@{path}", check.id) };
                 // A status-level failure of a generated scenario, placed on the scenario's member:
                 // one cause per rule, however many members show it.
                 let bucket = match (rule, member) {
-                    _ if WHOLE_ANSWER_CHECKS.contains(&check.id.as_str()) => check.id.clone(),
+                    _ if check.id.is_whole_answer() => check.id.to_string(),
                     (Some(rule), Some(member)) if check.path == member => format!("{} [{rule}]", check.id),
                     // A wrong status is one cause per answer the contract asks for.
-                    _ if STATUS_CHECKS.contains(&check.id.as_str()) => {
+                    _ if check.id.is_status() => {
                         format!("{} (expected {})", check_id, check.expected)
                     }
                     _ => check_id.clone(),
@@ -593,7 +616,7 @@ fn failures_of(
                     bucket,
                     severity: check.severity,
                     source: check.source.clone(),
-                    area: check_area(&check.id, area),
+                    area: Area::of_check(&check.id, area),
                     path: check.path.clone(),
                     rule: check.rule.clone(),
                     expected: check.expected.clone(),
@@ -726,11 +749,12 @@ mod tests {
     #[test]
     fn areas_follow_the_tags() {
         let tags = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(area_of(&tags(&["generated", "bound", "member:spec.x"])), "validation");
-        assert_eq!(area_of(&tags(&["idempotency", "concurrency"])), "idempotency");
-        assert_eq!(area_of(&tags(&["throttling", "serial"])), "throttling");
-        assert_eq!(area_of(&tags(&["documented-example"])), "shape");
-        assert_eq!(area_of(&tags(&["generated", "error"])), "errors");
+        assert_eq!(Area::of(&tags(&["generated", "bound", "member:spec.x"])), Area::Validation);
+        assert_eq!(Area::of(&tags(&["idempotency", "concurrency"])), Area::Idempotency);
+        assert_eq!(Area::of(&tags(&["throttling", "serial"])), Area::Throttling);
+        assert_eq!(Area::of(&tags(&["documented-example"])), Area::Shape);
+        assert_eq!(Area::of(&tags(&["generated", "error"])), Area::Errors);
+        assert_eq!(Area::of(&tags(&["generated", "disputed"])), Area::Validation);
     }
 
     #[test]

@@ -3,13 +3,18 @@
 //! one at every tenth of the run. On a terminal those lines print above the bar, never on it. The full account comes at the end and in the reports.
 
 use std::io::IsTerminal as _;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cucumber::{Event, World, cli, event, parser, writer};
 
-use super::{Outcome, context};
+use super::{Outcome, SuiteContext};
 
 pub struct Progress {
+    /// The run whose results it shows.
+    ctx: Arc<SuiteContext>,
+    /// Print nothing.
+    quiet: bool,
     bar: Option<indicatif::ProgressBar>,
     total: Option<usize>,
     started: Instant,
@@ -20,8 +25,8 @@ pub struct Progress {
 
 impl Progress {
     /// A bar when stdout is a terminal (and `CI` is not set), plain lines otherwise.
-    pub fn new() -> Self {
-        let interactive = std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
+    pub fn new(ctx: Arc<SuiteContext>, quiet: bool) -> Self {
+        let interactive = !quiet && std::io::stdout().is_terminal() && std::env::var_os("CI").is_none();
         let bar = interactive.then(|| {
             let bar = indicatif::ProgressBar::new_spinner();
             bar.set_style(
@@ -31,14 +36,17 @@ impl Progress {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
                 .progress_chars("=> "),
             );
-            bar.set_length(context().expected_scenarios.load(std::sync::atomic::Ordering::Relaxed) as u64);
+            bar.set_length(ctx.expected_scenarios.load(std::sync::atomic::Ordering::Relaxed) as u64);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
-        Progress { bar, total: None, started: Instant::now(), shown: 0, next_milestone: 1 }
+        Progress { ctx, quiet, bar, total: None, started: Instant::now(), shown: 0, next_milestone: 1 }
     }
 
     fn line(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.println(text),
             None => println!("{text}"),
@@ -47,7 +55,7 @@ impl Progress {
 
     /// Shows what finished since the last call.
     fn update(&mut self) {
-        let ctx = context();
+        let ctx = self.ctx.clone();
         if self.total.is_none() {
             self.total = Some(ctx.expected_scenarios.load(std::sync::atomic::Ordering::Relaxed)).filter(|n| *n > 0);
         }
@@ -61,7 +69,8 @@ impl Progress {
                 if let Some(reason) = &r.skip_reason {
                     return Some(format!("skipped: {} ({}): {reason}", r.scenario, r.location));
                 }
-                let ids: Vec<&str> = r.failures.iter().flat_map(|s| s.failures.iter().map(|f| f.id.as_str())).collect();
+                let ids: Vec<String> =
+                    r.failures.iter().flat_map(|s| s.failures.iter().map(|f| f.id.to_string())).collect();
                 let ids = if ids.is_empty() { "a step failed".to_string() } else { ids.join(", ") };
                 (r.outcome == Outcome::Failed).then(|| format!("FAILED {} ({}): {ids}", r.scenario, r.location))
             })
@@ -86,19 +95,13 @@ impl Progress {
                     while done * 10 >= self.next_milestone * total {
                         self.next_milestone += 1;
                     }
-                    println!(
+                    self.line(&format!(
                         "progress: {done}/{total} scenarios, {failed} failed, {:.1} s",
                         self.started.elapsed().as_secs_f64()
-                    );
+                    ));
                 }
             }
         }
-    }
-}
-
-impl Default for Progress {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -109,7 +112,6 @@ impl<W: World> cucumber::Writer<W> for Progress {
         let event = match event {
             Ok(event) => event.value,
             Err(error) => {
-                context().parse_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.line(&format!("error: a feature file could not be parsed: {error}"));
                 return;
             }

@@ -88,42 +88,6 @@ async fn the_throttling_feature_passes_a_faithful_rate_limited_emulator() {
     assert!(!shown.contains("skipped: Every TooManyRequestsException answer"), "{shown}");
 }
 
-/// Deviations the suite cannot catch yet, each with the scenarios that will catch it. This is a
-/// list of known failures: the test fails when one of them starts being caught, so the list only
-/// shrinks.
-const AWAITING_SCENARIOS: &[(Deviation, &str)] = &[];
-
-/// The mutation self-test: every deviation mode makes the run fail with a failed check that names
-/// the deviation's subject, and the faithful emulator passes (`the_faithful_emulator_passes_over_http`).
-#[tokio::test]
-async fn every_deviation_is_caught_and_named() {
-    let mut missed = Vec::new();
-    let mut newly_caught = Vec::new();
-    let mut caught = 0;
-    for deviation in Deviation::ALL {
-        let (output, checks) = run_against(&[*deviation]).await;
-        let killed = output.status.code() == Some(1) && checks.iter().any(|check| check.contains(deviation.subject()));
-        let awaiting = AWAITING_SCENARIOS.iter().find(|(d, _)| d == deviation);
-        match (killed, awaiting) {
-            (true, None) => caught += 1,
-            (true, Some(_)) => newly_caught.push(deviation.name()),
-            (false, None) => missed.push(format!(
-                "{deviation} (exit {:?}; no failed check names {:?})",
-                output.status.code(),
-                deviation.subject()
-            )),
-            (false, Some(_)) => {}
-        }
-    }
-    println!(
-        "mutation self-test: {caught}/{} deviations caught ({} awaiting scenarios)",
-        Deviation::ALL.len(),
-        AWAITING_SCENARIOS.len()
-    );
-    assert!(missed.is_empty(), "not caught: {missed:#?}");
-    assert!(newly_caught.is_empty(), "now caught, remove them from AWAITING_SCENARIOS: {newly_caught:?}");
-}
-
 #[test]
 fn configuration_errors_exit_2_with_one_clear_line() {
     let cases: &[(&[&str], &str)] = &[

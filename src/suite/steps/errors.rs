@@ -5,7 +5,7 @@ use cucumber::then;
 use serde_json::json;
 
 use super::ErrorName;
-use crate::checks;
+use crate::checks::{self, CheckId};
 use crate::suite::ConformanceWorld;
 
 #[then(expr = "the request fails with {error}")]
@@ -23,7 +23,7 @@ async fn no_virtual_node_named(world: &mut ConformanceWorld, step: &Step, name: 
     let exchange = world.call(&step.value, "DescribeVirtualNode", &input).await;
     let mut failures = checks::check_error(world.client().model(), &exchange, "NotFoundException");
     for failure in &mut failures {
-        failure.id = format!("nothing-created.{}", failure.id);
+        failure.id = CheckId::NothingCreated(Some(Box::new(failure.id.clone())));
         failure.rule =
             format!("a rejected request creates nothing: DescribeVirtualNode {name} is 404 ({})", failure.rule);
     }

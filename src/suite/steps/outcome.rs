@@ -6,7 +6,7 @@ use cucumber::gherkin::Step;
 use cucumber::then;
 use serde_json::{Value, json};
 
-use crate::checks::{self, CheckFailure, SentNode, Severity};
+use crate::checks::{self, CheckFailure, CheckId, SentNode, Severity};
 use crate::generate::{describe_identifiers, describe_operation, list_operation};
 use crate::model::Location;
 use crate::model::provenance::{Expected, source};
@@ -83,7 +83,7 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
         let failures = if names_valid {
             let mut failures = checks::check_error(world.client().model(), &exchange, "NotFoundException");
             for failure in &mut failures {
-                failure.id = format!("nothing-created.{}", failure.id);
+                failure.id = CheckId::NothingCreated(Some(Box::new(failure.id.clone())));
                 failure.rule = format!("a refused request creates nothing: {describe} is 404 ({})", failure.rule);
             }
             failures
@@ -123,7 +123,7 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
         Ok(items) => items,
         Err(problem) => {
             let failure = CheckFailure::new(
-                "list.readable",
+                CheckId::ListReadable,
                 Severity::Must,
                 source::SDK_MODEL,
                 "",
@@ -153,7 +153,7 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
 
 fn nothing_created_failure(expected: &str, actual: &str) -> CheckFailure {
     CheckFailure::new(
-        "nothing-created",
+        CheckId::NothingCreated(None),
         Severity::Must,
         source::API_REFERENCE,
         "",
@@ -188,7 +188,7 @@ async fn follows_a_reading(world: &mut ConformanceWorld, step: &Step, dispute_id
         dispute.readings.iter().map(|r| format!("{} ({})", r.outcome.describe(), r.source)).collect();
     if followed.is_empty() {
         let failure = CheckFailure::new(
-            &format!("dispute.{dispute_id}"),
+            CheckId::Dispute(dispute_id.clone()),
             Severity::Must,
             &dispute.readings[0].source,
             &member,
@@ -205,7 +205,7 @@ async fn follows_a_reading(world: &mut ConformanceWorld, step: &Step, dispute_id
         && !sources.contains(&documented.source.as_str())
     {
         let failure = CheckFailure::new(
-            &format!("dispute.{dispute_id}"),
+            CheckId::Dispute(dispute_id.clone()),
             Severity::Must,
             &documented.source,
             &member,
@@ -216,7 +216,7 @@ async fn follows_a_reading(world: &mut ConformanceWorld, step: &Step, dispute_id
         return world.verdict(&step.value, vec![failure], Some(&exchange));
     }
     let finding = CheckFailure::new(
-        &format!("dispute.{dispute_id}"),
+        CheckId::Dispute(dispute_id.clone()),
         Severity::Info,
         sources[0],
         &member,

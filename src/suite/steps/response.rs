@@ -4,7 +4,7 @@ use cucumber::gherkin::Step;
 use cucumber::then;
 use serde_json::Value;
 
-use crate::checks::{self, SentNode};
+use crate::checks::{self, CheckId, Meta, SentNode};
 use crate::suite::ConformanceWorld;
 
 #[then("the virtual node is created")]
@@ -37,12 +37,13 @@ async fn the_request_is_accepted(world: &mut ConformanceWorld, step: &Step) {
     let exchange = world.last().clone();
     let model = world.client().model();
     let op = model.operation(&world.sent_operation).expect("a modelled operation was sent");
-    let failures = checks::check_success(model, op, &exchange).into_iter().filter(|f| f.id == "http.status").collect();
+    let failures =
+        checks::check_success(model, op, &exchange).into_iter().filter(|f| f.id == CheckId::HttpStatus).collect();
     world.verdict(&step.value, failures, Some(&exchange));
 }
 
 /// Runs the created-node checks and keeps those with the given ids.
-fn created_node_checks(world: &mut ConformanceWorld, step: &Step, ids: &[&str]) {
+fn created_node_checks(world: &mut ConformanceWorld, step: &Step, ids: &[CheckId]) {
     let exchange = world.last().clone();
     let data = exchange.json().unwrap_or(Value::Null);
     let input = world.sent.clone().unwrap_or_default();
@@ -53,54 +54,54 @@ fn created_node_checks(world: &mut ConformanceWorld, step: &Step, ids: &[&str]) 
     };
     let failures = checks::check_created_node(world.client().model(), &data, &sent, &world.ctx.check_context())
         .into_iter()
-        .filter(|f| ids.contains(&f.id.as_str()))
+        .filter(|f| ids.contains(&f.id))
         .collect();
     world.verdict(&step.value, failures, Some(&exchange));
 }
 
 #[then("the ARN names the mesh and the virtual node")]
 async fn arn(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["metadata.arn"]);
+    created_node_checks(world, step, &[CheckId::Metadata(Meta::Arn)]);
 }
 
 #[then("the version is 1")]
 async fn version(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["metadata.version"]);
+    created_node_checks(world, step, &[CheckId::Metadata(Meta::Version)]);
 }
 
 #[then("createdAt is within 5 minutes of the local clock")]
 async fn created_at(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["metadata.createdAt"]);
+    created_node_checks(world, step, &[CheckId::Metadata(Meta::CreatedAt)]);
 }
 
 #[then("lastUpdatedAt is not before createdAt")]
 async fn last_updated_at(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["metadata.lastUpdatedAt"]);
+    created_node_checks(world, step, &[CheckId::Metadata(Meta::LastUpdatedAt)]);
 }
 
 #[then("meshOwner and resourceOwner are 12-digit account ids")]
 async fn owners(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["metadata.meshOwner", "metadata.resourceOwner"]);
+    created_node_checks(world, step, &[CheckId::Metadata(Meta::MeshOwner), CheckId::Metadata(Meta::ResourceOwner)]);
 }
 
 #[then("the uid is not empty")]
 async fn uid(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["metadata.uid"]);
+    created_node_checks(world, step, &[CheckId::Metadata(Meta::Uid)]);
 }
 
 #[then("the status is ACTIVE")]
 async fn status(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["status.status"]);
+    created_node_checks(world, step, &[CheckId::Status]);
 }
 
 #[then("the mesh name and virtual node name are echoed")]
 async fn names_echoed(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["echo.meshName", "echo.virtualNodeName"]);
+    created_node_checks(world, step, &[CheckId::Echo("meshName".into()), CheckId::Echo("virtualNodeName".into())]);
 }
 
 #[then("the echoed spec equals the sent spec once null members are dropped")]
 async fn spec_echoed(world: &mut ConformanceWorld, step: &Step) {
-    created_node_checks(world, step, &["echo.spec"]);
+    created_node_checks(world, step, &[CheckId::Echo("spec".into())]);
 }
 
 #[then(expr = "DescribeVirtualNode returns the same virtual node")]

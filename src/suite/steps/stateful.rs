@@ -6,7 +6,7 @@ use cucumber::{Parameter, given, then, when};
 use futures::future::join_all;
 use serde_json::{Value, json};
 
-use crate::checks::{self, CheckFailure, Severity};
+use crate::checks::{self, CheckFailure, CheckId, Severity};
 use crate::client::Tamper;
 use crate::suite::ConformanceWorld;
 
@@ -76,7 +76,7 @@ async fn refused_as_unauthenticated(world: &mut ConformanceWorld, step: &Step) {
     let mut failures = Vec::new();
     if exchange.status() != 403 || !code.as_deref().is_some_and(|c| AUTH_ERROR_CODES.contains(&c)) {
         failures.push(CheckFailure {
-            id: "auth.refused".into(),
+            id: CheckId::AuthRefused,
             severity: Severity::Must,
             source: crate::model::provenance::source::AWS_SIGV4.into(),
             path: String::new(),
@@ -116,7 +116,7 @@ async fn fill_to_quota(world: &mut ConformanceWorld, step: &Step) {
             };
             if exchange.status() != 200 {
                 let failure = CheckFailure {
-                    id: "quota.fill".into(),
+                    id: CheckId::QuotaFill,
                     severity: Severity::Must,
                     source: crate::model::provenance::source::SERVICE_QUOTAS.into(),
                     path: String::new(),
@@ -245,7 +245,7 @@ async fn every_answer_the_same(world: &mut ConformanceWorld, step: &Step) {
     let statuses: Vec<u16> = answers.iter().map(|a| a.status()).collect();
     if statuses.iter().any(|s| *s != 200) || uids.len() != 1 {
         let failure = CheckFailure {
-            id: "idempotency.concurrent".into(),
+            id: CheckId::Concurrent,
             severity: Severity::Must,
             source: crate::model::provenance::source::API_REFERENCE.into(),
             path: "metadata.uid".into(),
@@ -269,7 +269,7 @@ async fn one_success_others(world: &mut ConformanceWorld, step: &Step, code: Str
         let codes: Vec<String> =
             answers.iter().map(|a| format!("{} {}", a.status(), a.error_code().unwrap_or_default())).collect();
         let failure = CheckFailure {
-            id: "idempotency.concurrent-conflict".into(),
+            id: CheckId::ConcurrentConflict,
             severity: Severity::Must,
             source: crate::model::provenance::source::API_REFERENCE.into(),
             path: String::new(),
@@ -343,9 +343,9 @@ fn burst_report(world: &ConformanceWorld) -> crate::probe::BurstReport {
     world.burst.clone().expect("an earlier step sent a burst")
 }
 
-fn throttling_failure(id: &str, rule: &str, expected: String, actual: String) -> CheckFailure {
+fn throttling_failure(id: CheckId, rule: &str, expected: String, actual: String) -> CheckFailure {
     CheckFailure {
-        id: id.into(),
+        id,
         severity: Severity::Must,
         source: crate::model::provenance::source::AWS_SDK_RETRIES.into(),
         path: String::new(),
@@ -380,7 +380,7 @@ async fn every_answer_documented(world: &mut ConformanceWorld, step: &Step) {
     let mut failures = Vec::new();
     if !undocumented.is_empty() {
         failures.push(throttling_failure(
-            "burst.documented",
+            CheckId::BurstDocumented,
             "under load every answer is a success or an error of the documented table, with its status",
             "200 or a documented error".into(),
             undocumented.join(", "),
@@ -406,7 +406,7 @@ async fn throttled_answers_are_429(world: &mut ConformanceWorld, step: &Step) {
         .collect();
     if !wrong.is_empty() {
         let failure = throttling_failure(
-            "throttling.code",
+            CheckId::ThrottlingCode,
             "throttling is answered 429 TooManyRequestsException (the documented error table)",
             "429 TooManyRequestsException".into(),
             wrong.join(", "),
@@ -446,7 +446,7 @@ async fn harness_within_max_rps(world: &mut ConformanceWorld, step: &Step) {
     let allowed = max_rps.ceil() as usize + 1;
     if report.peak_sends_per_second > allowed {
         let failure = throttling_failure(
-            "harness.max-rps",
+            CheckId::HarnessMaxRps,
             "the harness paces all its traffic to --max-rps (one request of timer jitter allowed)",
             format!("at most {allowed} requests in any second"),
             format!("{} requests in one second", report.peak_sends_per_second),
@@ -461,7 +461,7 @@ async fn at_least_one_throttled(world: &mut ConformanceWorld, step: &Step) {
     if report.count_status(429) == 0 {
         let declared = world.ctx.profile.throttle_rps.unwrap_or_default();
         let failure = throttling_failure(
-            "throttling.enforced",
+            CheckId::ThrottlingEnforced,
             "a target declared to throttle above R requests/s throttles a burst at 4R",
             format!("at least one 429 TooManyRequestsException at {:.0}/s (declared {declared}/s)", declared * 4.0),
             format!("{:?}", report.statuses),

@@ -1,14 +1,13 @@
 //! A recorded request and response, with secrets removed at recording time, so nothing that
 //! reaches a report, a log or a failure message can carry a signature, a secret key or a
-//! session token.
+//! session token. Plain data below the client and the checks: the client records exchanges, the
+//! checks judge them, the reports show them.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
-
-use super::target::mask;
 
 /// Removes secrets from recorded text.
 #[derive(Debug, Clone, Default)]
@@ -213,6 +212,13 @@ impl fmt::Display for Exchange {
         writeln!(f, "< {} ({} ms, {attempts})", self.response.status, self.duration.as_millis())?;
         write_message(f, '<', &self.response.headers, &self.response.body)
     }
+}
+
+/// Text with all but its last four characters masked (at most eight `*`).
+pub fn mask(text: &str) -> String {
+    let count = text.chars().count();
+    let keep: String = text.chars().skip(count.saturating_sub(4)).collect();
+    format!("{}{keep}", "*".repeat(count.saturating_sub(4).min(8)))
 }
 
 #[cfg(test)]
