@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use appmesh_conformance::emulator::{EmulatorConfig, Quotas};
 use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::settings::Settings;
 use appmesh_conformance::target::{self, TargetOptions};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
@@ -25,20 +26,18 @@ const SPEC: &str = r#"{"listeners":[{"portMapping":{"port":9080,"protocol":"http
 fn latency(c: &mut Criterion) {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-    let max_rps = std::env::var("APPMESH_MAX_RPS").ok().and_then(|v| v.parse().ok());
+    let model = Arc::new(ServiceModel::embedded());
+    let settings = Settings::from_env(&model).unwrap_or_else(|e| panic!("{e}"));
     let options = TargetOptions {
-        timeout: Some(Duration::from_secs(10)),
-        max_rps,
         // Room for every create criterion may make in one mesh.
         emulator: EmulatorConfig {
-            quotas: Quotas { virtual_nodes_per_mesh: usize::MAX, ..Quotas::default() },
-            ..EmulatorConfig::default()
+            quotas: Quotas { virtual_nodes_per_mesh: usize::MAX, ..settings.target.emulator.quotas },
+            ..settings.target.emulator
         },
-        ..TargetOptions::default()
+        ..settings.target
     };
-    let connected = runtime
-        .block_on(target::connect(Arc::new(ServiceModel::embedded()), options))
-        .unwrap_or_else(|e| panic!("the target does not answer: {e}"));
+    let connected =
+        runtime.block_on(target::connect(model, options)).unwrap_or_else(|e| panic!("the target does not answer: {e}"));
     let client = connected.client.clone();
     println!("latency: {}", connected.describe());
     let run_id = appmesh_conformance::cleanup::run_id("lat0");
@@ -89,8 +88,8 @@ fn latency(c: &mut Criterion) {
     });
     group.finish();
 
-    if let Err(problems) = runtime.block_on(appmesh_conformance::cleanup::delete_mesh_fully(&client, &mesh)) {
-        eprintln!("warning: the bench's mesh {mesh} was not removed: {}", problems.join("; "));
+    if let Err(problem) = runtime.block_on(appmesh_conformance::cleanup::delete_mesh_fully(&client, &mesh)) {
+        eprintln!("warning: the bench's mesh {mesh} was not removed: {problem}");
     }
     if let Some(emulator) = connected.emulator {
         runtime.block_on(emulator.shutdown());

@@ -16,7 +16,30 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::client::{Client, Exchange};
+use crate::client::{Client, ClientError, Exchange};
+
+/// Why something could not be created, listed or removed on a target.
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error("{operation}: {source}")]
+    Call { operation: String, source: Box<ClientError> },
+    #[error("{operation}: throttled, and the run's budget ended")]
+    BudgetEnded { operation: String },
+    #[error("{operation}: still throttled after {tries} tries")]
+    StillThrottled { operation: String, tries: u32 },
+    #[error("{operation}: HTTP {status} {body}")]
+    Refused { operation: String, status: u16, body: String },
+    #[error("{operation}: the answer holds no `{member}` list")]
+    NotAList { operation: String, member: String },
+    #[error("{operation}: more than {pages} pages")]
+    TooManyPages { operation: String, pages: usize },
+    #[error("cannot create the mesh {mesh}:\n{exchange}")]
+    CreateRefused { mesh: String, exchange: Box<Exchange> },
+    #[error("{what}: {source}")]
+    About { what: String, source: Box<CleanupError> },
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Several(Vec<CleanupError>),
+}
 
 /// The tag key on every mesh the scenarios set up; its value is the run id.
 pub const TAG_KEY: &str = "appmesh-conformance:run-id";
@@ -35,12 +58,12 @@ pub fn random_tag(rng: &mut fastrand::Rng) -> String {
 
 /// Creates the mesh `{run_id}-{kind}`, tagged with the run id like every harness mesh; its name,
 /// or why the target refused it.
-pub async fn create_run_mesh(client: &Client, run_id: &str, kind: &str) -> Result<(String, Exchange), String> {
+pub async fn create_run_mesh(client: &Client, run_id: &str, kind: &str) -> Result<(String, Exchange), CleanupError> {
     let mesh = format!("{run_id}-{kind}");
     let input = json!({ "meshName": mesh, "tags": [{ "key": TAG_KEY, "value": run_id }] });
     let exchange = call_persistently(client, "CreateMesh", &input).await?;
     if exchange.status() != 200 {
-        return Err(format!("cannot create the mesh {mesh}:\n{exchange}"));
+        return Err(CleanupError::CreateRefused { mesh, exchange: Box::new(exchange) });
     }
     Ok((mesh, exchange))
 }
@@ -69,21 +92,25 @@ pub fn run_id_of(name: &str) -> Option<&str> {
 
 /// Calls an operation, waiting out throttling (429, 503, or an error code naming throttling):
 /// up to 8 tries over about 25 seconds, less when the client's budget ends first.
-pub async fn call_persistently(client: &Client, operation: &str, input: &Value) -> Result<Exchange, String> {
+pub async fn call_persistently(client: &Client, operation: &str, input: &Value) -> Result<Exchange, CleanupError> {
+    const TRIES: u32 = 8;
     let mut wait = Duration::from_millis(200);
-    for _ in 0..8 {
-        let exchange = client.call_once(operation, input).await.map_err(|e| e.to_string())?;
+    for _ in 0..TRIES {
+        let exchange = client
+            .call_once(operation, input)
+            .await
+            .map_err(|source| CleanupError::Call { operation: operation.to_string(), source: Box::new(source) })?;
         let throttled = matches!(exchange.status(), 429 | 503)
             || exchange.error_code().is_some_and(|code| code.contains("Throttl") || code.contains("TooManyRequests"));
         if !throttled {
             return Ok(exchange);
         }
         if !client.budget().sleep(wait).await {
-            return Err(format!("{operation}: throttled, and the run's budget ended"));
+            return Err(CleanupError::BudgetEnded { operation: operation.to_string() });
         }
         wait = (wait * 2).min(Duration::from_secs(8));
     }
-    Err(format!("{operation}: still throttled after 8 tries"))
+    Err(CleanupError::StillThrottled { operation: operation.to_string(), tries: TRIES })
 }
 
 /// The name of a listed mesh as text, whatever JSON type the target gave it.
@@ -229,7 +256,7 @@ impl Ledger {
         let problem = if addressable(name) {
             match delete_mesh_fully(client, name).await {
                 Ok(()) => return self.gone(name),
-                Err(problems) => problems.join("; "),
+                Err(problem) => problem.to_string(),
             }
         } else {
             format!("no request path can carry the name {name:?}")
@@ -259,19 +286,29 @@ impl Ledger {
 }
 
 /// A delete: 200 or 404 is done.
-pub async fn delete_persistently(client: &Client, operation: &str, input: &Value) -> Result<(), String> {
+pub async fn delete_persistently(client: &Client, operation: &str, input: &Value) -> Result<(), CleanupError> {
     let exchange = call_persistently(client, operation, input).await?;
     match exchange.status() {
         200 | 404 => Ok(()),
-        status => Err(format!("HTTP {status} {}", exchange.response.body)),
+        status => Err(refused(operation, &exchange, status)),
     }
 }
 
+fn refused(operation: &str, exchange: &Exchange, status: u16) -> CleanupError {
+    CleanupError::Refused { operation: operation.to_string(), status, body: exchange.response.body.clone() }
+}
+
 /// Every item of a paginated list operation (bounded to 100 pages); a 404 is an empty list.
-pub async fn list_all(client: &Client, operation: &str, input: Value, member: &str) -> Result<Vec<Value>, String> {
+pub async fn list_all(
+    client: &Client,
+    operation: &str,
+    input: Value,
+    member: &str,
+) -> Result<Vec<Value>, CleanupError> {
+    const PAGES: usize = 100;
     let mut items = Vec::new();
     let mut next_token: Option<String> = None;
-    for _ in 0..100 {
+    for _ in 0..PAGES {
         let mut input = input.clone();
         if let Some(token) = &next_token {
             input["nextToken"] = json!(token);
@@ -283,41 +320,44 @@ pub async fn list_all(client: &Client, operation: &str, input: Value, member: &s
         let body = exchange
             .json()
             .filter(|_| exchange.status() == 200)
-            .ok_or_else(|| format!("{operation}: HTTP {} {}", exchange.status(), exchange.response.body))?;
-        let page = body[member].as_array().ok_or_else(|| format!("{operation}: no {member} list"))?;
+            .ok_or_else(|| refused(operation, &exchange, exchange.status()))?;
+        let page = body[member]
+            .as_array()
+            .ok_or_else(|| CleanupError::NotAList { operation: operation.to_string(), member: member.to_string() })?;
         items.extend(page.iter().cloned());
         match body["nextToken"].as_str() {
             Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
             _ => return Ok(items),
         }
     }
-    Err(format!("{operation}: more than 100 pages"))
+    Err(CleanupError::TooManyPages { operation: operation.to_string(), pages: PAGES })
 }
 
 /// The names of every virtual node in a mesh, following pagination.
-pub async fn list_all_nodes(client: &Client, mesh: &str) -> Result<Vec<String>, String> {
+pub async fn list_all_nodes(client: &Client, mesh: &str) -> Result<Vec<String>, CleanupError> {
     let nodes = list_all(client, "ListVirtualNodes", json!({ "meshName": mesh }), "virtualNodes").await?;
     Ok(nodes.iter().filter_map(|n| n["virtualNodeName"].as_str().map(str::to_string)).collect())
 }
 
 /// Deletes every virtual node of a mesh, then the mesh. A mesh already gone is done.
-pub async fn delete_mesh_fully(client: &Client, mesh: &str) -> Result<(), Vec<String>> {
+pub async fn delete_mesh_fully(client: &Client, mesh: &str) -> Result<(), CleanupError> {
     let mut problems = Vec::new();
     match list_all_nodes(client, mesh).await {
         Ok(names) => {
             for name in names {
                 let input = json!({ "meshName": mesh, "virtualNodeName": name });
                 if let Err(problem) = delete_persistently(client, "DeleteVirtualNode", &input).await {
-                    problems.push(format!("DeleteVirtualNode {name}: {problem}"));
+                    problems
+                        .push(CleanupError::About { what: format!("virtual node {name}"), source: Box::new(problem) });
                 }
             }
         }
         Err(problem) => problems.push(problem),
     }
     if let Err(problem) = delete_persistently(client, "DeleteMesh", &json!({ "meshName": mesh })).await {
-        problems.push(format!("DeleteMesh: {problem}"));
+        problems.push(problem);
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems) }
+    if problems.is_empty() { Ok(()) } else { Err(CleanupError::Several(problems)) }
 }
 
 /// What a sweep found and did.
@@ -346,7 +386,7 @@ pub struct SweepOptions<'a> {
 }
 
 /// Deletes the harness's meshes (and their virtual nodes) from a target.
-pub async fn sweep(client: &Client, options: SweepOptions<'_>) -> Result<Sweep, String> {
+pub async fn sweep(client: &Client, options: SweepOptions<'_>) -> Result<Sweep, CleanupError> {
     let meshes = list_all(client, "ListMeshes", json!({}), "meshes").await?;
     let mut sweep =
         Sweep { tags_checked: client.model().operation("ListTagsForResource").is_some(), ..Sweep::default() };
@@ -390,7 +430,7 @@ pub async fn sweep(client: &Client, options: SweepOptions<'_>) -> Result<Sweep, 
         }
         match delete_mesh_fully(client, &name).await {
             Ok(()) => sweep.deleted.push(name),
-            Err(problems) => sweep.problems.push(format!("{name}: {}", problems.join("; "))),
+            Err(problem) => sweep.problems.push(format!("{name}: {problem}")),
         }
     }
     Ok(sweep)

@@ -241,7 +241,7 @@ fn ask(
 ) -> Exchange {
     let (method_parsed, uri): (http::Method, http::Uri) =
         (method.parse().expect("a valid method"), target.parse().expect("a valid request target"));
-    let answer = emulator.answer(&method_parsed, &uri, headers, Ok(body));
+    let answer = emulator.answer(&method_parsed, &uri, headers, body);
     let answer_headers = answer.headers.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     exchange(method, target, headers, body, answer.status, answer_headers, &answer.body)
 }

@@ -12,12 +12,12 @@
 //! broken target is shown to be caught, with a minimal counterexample.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use appmesh_conformance::emulator::{Deviation, EmulatorConfig};
 use appmesh_conformance::model::ServiceModel;
 use appmesh_conformance::property::check::{Counterexample, PropertyTarget};
 use appmesh_conformance::property::{self, Invalid};
+use appmesh_conformance::settings::Settings;
 use appmesh_conformance::target::{self, ConnectedTarget, TargetOptions};
 use appmesh_conformance::validate::Rule;
 use proptest::prelude::*;
@@ -28,16 +28,16 @@ fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
 }
 
-/// The target from the environment, or the embedded emulator with the given deviations.
+/// The target from the environment (the one settings path every command uses), or the embedded
+/// emulator with the given deviations.
 async fn connect(deviations: &[Deviation]) -> ConnectedTarget {
-    let max_rps = std::env::var("APPMESH_MAX_RPS").ok().and_then(|v| v.parse().ok());
+    let model = Arc::new(ServiceModel::embedded());
+    let settings = Settings::from_env(&model).unwrap_or_else(|e| panic!("{e}"));
     let options = TargetOptions {
-        timeout: Some(Duration::from_secs(30)),
-        max_rps,
-        emulator: EmulatorConfig { deviations: deviations.iter().copied().collect(), ..EmulatorConfig::default() },
-        ..TargetOptions::default()
+        emulator: EmulatorConfig { deviations: deviations.iter().copied().collect(), ..settings.target.emulator },
+        ..settings.target
     };
-    target::connect(Arc::new(ServiceModel::embedded()), options).await.expect("the target answers")
+    target::connect(model, options).await.expect("the target answers")
 }
 
 /// A test runner with the environment's settings (cases, seed) and failure files kept out of

@@ -1,7 +1,7 @@
 //! `endpoint`: CreateVirtualNode requests shaped by the model, sent to the live target named by
 //! `APPMESH_ENDPOINT` (signed with the standard credential chain, paced by `APPMESH_MAX_RPS`,
 //! default 50). A 5xx, a malformed or misshapen answer, or no answer within
-//! `APPMESH_TIMEOUT_SECS` (default 10) is a crash; the exchange is saved under
+//! `APPMESH_TIMEOUT_SECS` (default 30, as for every command) is a crash; the exchange is saved under
 //! `artifacts/endpoint/` beside libFuzzer's copy of the input. Every node a case creates is
 //! deleted; the one mesh the campaign works in is deleted when the campaign ends (after a crash,
 //! `appmesh-conformance cleanup --endpoint URL` removes it: it is named and tagged like every
@@ -9,10 +9,10 @@
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use appmesh_conformance::fuzzing::{endpoint_case, endpoint_send};
 use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::settings::Settings;
 use appmesh_conformance::target::{self, TargetOptions};
 
 struct Campaign {
@@ -24,20 +24,24 @@ struct Campaign {
 fn campaign() -> &'static Campaign {
     static CAMPAIGN: OnceLock<Campaign> = OnceLock::new();
     CAMPAIGN.get_or_init(|| {
-        let Ok(endpoint) = std::env::var("APPMESH_ENDPOINT") else {
+        let endpoint_set = ["APPMESH_ENDPOINT", "AWS_ENDPOINT_URL_APP_MESH", "AWS_ENDPOINT_URL"]
+            .iter()
+            .any(|key| std::env::var(key).is_ok_and(|v| !v.trim().is_empty()));
+        if !endpoint_set {
             eprintln!("error: the endpoint target needs APPMESH_ENDPOINT=URL (for example `appmesh-conformance serve` on http://127.0.0.1:9080)");
             std::process::exit(2);
-        };
-        let env_number = |key: &str, default: f64| std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        }
+        let model = Arc::new(ServiceModel::embedded());
+        // The settings every command uses (APPMESH_TIMEOUT_SECS, APPMESH_MAX_RPS, APPMESH_PROFILE, ...).
+        let settings = Settings::from_env(&model).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        });
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
-        let options = TargetOptions {
-            endpoint: Some(endpoint),
-            timeout: Some(Duration::from_secs_f64(env_number("APPMESH_TIMEOUT_SECS", 10.0))),
-            max_rps: Some(env_number("APPMESH_MAX_RPS", 50.0)),
-            ..TargetOptions::default()
-        };
+        // A campaign is a flood: without an explicit pace it is held to 50 requests per second.
+        let options = TargetOptions { max_rps: settings.target.max_rps.or(Some(50.0)), ..settings.target };
         let connected = runtime
-            .block_on(target::connect(Arc::new(ServiceModel::embedded()), options))
+            .block_on(target::connect(model, options))
             .unwrap_or_else(|e| {
                 eprintln!("error: {e}");
                 std::process::exit(2);
@@ -60,8 +64,8 @@ fn campaign() -> &'static Campaign {
             let removal = std::thread::spawn(|| {
                 if let Some(campaign) = CAMPAIGN.get() {
                     let done = campaign.runtime.block_on(appmesh_conformance::cleanup::delete_mesh_fully(&campaign.client, &campaign.mesh));
-                    if let Err(problems) = done {
-                        eprintln!("warning: the campaign's mesh {} was not removed: {}", campaign.mesh, problems.join("; "));
+                    if let Err(problem) = done {
+                        eprintln!("warning: the campaign's mesh {} was not removed: {problem}", campaign.mesh);
                     }
                 }
             });

@@ -192,14 +192,16 @@ impl fmt::Display for Deviation {
     }
 }
 
+/// A deviation name that is not one of [`Deviation::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown deviation `{0}`; known deviations: {known}", known = Deviation::ALL.iter().map(|d| d.name()).collect::<Vec<_>>().join(", "))]
+pub struct UnknownDeviation(pub String);
+
 impl FromStr for Deviation {
-    type Err = String;
+    type Err = UnknownDeviation;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Deviation::ALL.iter().copied().find(|d| d.name() == text).ok_or_else(|| {
-            let names: Vec<&str> = Deviation::ALL.iter().map(|d| d.name()).collect();
-            format!("unknown deviation `{text}`; known deviations: {}", names.join(", "))
-        })
+        Deviation::ALL.iter().copied().find(|d| d.name() == text).ok_or_else(|| UnknownDeviation(text.to_string()))
     }
 }
 
@@ -216,6 +218,8 @@ mod tests {
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Deviation::ALL.len());
-        assert!("nope".parse::<Deviation>().unwrap_err().contains("known deviations: duplicate-name-accepted"));
+        assert!(
+            "nope".parse::<Deviation>().unwrap_err().to_string().contains("known deviations: duplicate-name-accepted")
+        );
     }
 }

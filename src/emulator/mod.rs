@@ -272,8 +272,11 @@ async fn handle(
         .iter()
         .filter_map(|(name, value)| value.to_str().ok().map(|v| (name.as_str().to_string(), v.to_string())))
         .collect();
-    let body = body.as_deref().map_err(|rejection| rejection.body_text());
-    let answer = emulator.answer(&method, &uri, &header_pairs, body);
+    let answer = match &body {
+        Ok(body) => emulator.answer(&method, &uri, &header_pairs, body),
+        Err(rejection) => emulator
+            .refusal(ErrorCode::BadRequest, &format!("the request body could not be read: {}", rejection.body_text())),
+    };
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, answer.body).into_response();
     for (name, value) in answer.headers {
@@ -305,23 +308,12 @@ impl Emulator {
         }
     }
 
-    /// Answers one request; `body` is the request body, or why it could not be read.
-    pub fn answer(
-        &self,
-        method: &Method,
-        uri: &Uri,
-        headers: &[(String, String)],
-        body: Result<&[u8], String>,
-    ) -> Answer {
-        let outcome = match body {
-            Ok(body) => self
-                .authenticate(method, uri, headers, body)
-                .and_then(|()| self.throttle())
-                .and_then(|()| self.dispatch(method, uri, headers, body)),
-            Err(unreadable) => {
-                Err(ApiError::new(ErrorCode::BadRequest, format!("the request body could not be read: {unreadable}")))
-            }
-        };
+    /// Answers one request.
+    pub fn answer(&self, method: &Method, uri: &Uri, headers: &[(String, String)], body: &[u8]) -> Answer {
+        let outcome = self
+            .authenticate(method, uri, headers, body)
+            .and_then(|()| self.throttle())
+            .and_then(|()| self.dispatch(method, uri, headers, body));
         match outcome {
             Ok((status, body)) => self.respond(status, body, None),
             Err(error) => self.error_answer(&error),

@@ -297,7 +297,7 @@ fn answer(emulator: &Emulator, head: &Head, body: &[u8]) -> Answer {
         Ok(method) => method,
         Err(_) => return emulator.refusal(super::ErrorCode::BadRequest, "the request method is not a method name"),
     };
-    emulator.answer(&method, &uri, &head.headers, Ok(body))
+    emulator.answer(&method, &uri, &head.headers, body)
 }
 
 /// Reads one request: its head within the head timeout (the first byte may take the idle
@@ -346,7 +346,7 @@ async fn read_request(
             Ok(Ok(_)) => {}
         }
     };
-    let head = parse_head(&buffer[..head_end], limits).map_err(ReadFailure::Refuse)?;
+    let head = parse_head(&buffer[..head_end], limits).map_err(|e| ReadFailure::Refuse(e.to_string()))?;
     buffer.drain(..head_end);
     if head.expect_continue && (head.content_length.unwrap_or(0) > 0 || head.chunked) {
         let _ = stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").await;
@@ -460,24 +460,45 @@ fn find_head_end(buffer: &[u8]) -> Option<usize> {
     buffer.windows(4).position(|w| w == b"\r\n\r\n").map(|at| at + 4)
 }
 
-/// Parses and checks a request head; the error is the message of a 400 answer.
-fn parse_head(bytes: &[u8], limits: &ServerLimits) -> Result<Head, String> {
+/// Why a request head is refused; its text is the message of the 400 answer.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+enum HeadError {
+    #[error("the request head is incomplete")]
+    Incomplete,
+    #[error("the request has more than 128 headers")]
+    TooManyHeaders,
+    #[error("the request head is not HTTP/1.1: {0}")]
+    NotHttp(httparse::Error),
+    #[error("the request target is {length} bytes, more than the {max} allowed")]
+    LongTarget { length: usize, max: usize },
+    #[error("the request target {0:?} is not a path")]
+    NotAPath(String),
+    #[error("the value of header {0} is not text")]
+    NotText(String),
+    #[error("Content-Length {0:?} is not a number of bytes")]
+    BadLength(String),
+    #[error("the request has two different Content-Length headers")]
+    TwoLengths,
+    #[error("Transfer-Encoding {0:?} is not supported; send chunked or a Content-Length")]
+    Encoding(String),
+    #[error("the request has both Transfer-Encoding and Content-Length")]
+    LengthAndEncoding,
+}
+
+/// Parses and checks a request head.
+fn parse_head(bytes: &[u8], limits: &ServerLimits) -> Result<Head, HeadError> {
     let mut headers = [httparse::EMPTY_HEADER; 128];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(bytes) {
         Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => return Err("the request head is incomplete".into()),
-        Err(httparse::Error::TooManyHeaders) => return Err("the request has more than 128 headers".into()),
-        Err(error) => return Err(format!("the request head is not HTTP/1.1: {error}")),
+        Ok(httparse::Status::Partial) => return Err(HeadError::Incomplete),
+        Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooManyHeaders),
+        Err(error) => return Err(HeadError::NotHttp(error)),
     }
     let method = request.method.unwrap_or_default().to_string();
     let target = request.path.unwrap_or_default();
     if target.len() > limits.max_target_bytes {
-        return Err(format!(
-            "the request target is {} bytes, more than the {} allowed",
-            target.len(),
-            limits.max_target_bytes
-        ));
+        return Err(HeadError::LongTarget { length: target.len(), max: limits.max_target_bytes });
     }
     let target = origin_form(target)?;
     let version = request.version.unwrap_or(1);
@@ -488,23 +509,20 @@ fn parse_head(bytes: &[u8], limits: &ServerLimits) -> Result<Head, String> {
     let mut pairs = Vec::with_capacity(request.headers.len());
     for header in request.headers.iter() {
         let Ok(value) = std::str::from_utf8(header.value) else {
-            return Err(format!("the value of header {} is not text", header.name));
+            return Err(HeadError::NotText(header.name.to_string()));
         };
         let name = header.name.to_ascii_lowercase();
         match name.as_str() {
             "content-length" => {
-                let length: usize =
-                    value.trim().parse().map_err(|_| format!("Content-Length {value:?} is not a number of bytes"))?;
+                let length: usize = value.trim().parse().map_err(|_| HeadError::BadLength(value.to_string()))?;
                 if content_length.is_some_and(|known| known != length) {
-                    return Err("the request has two different Content-Length headers".into());
+                    return Err(HeadError::TwoLengths);
                 }
                 content_length = Some(length);
             }
             "transfer-encoding" => {
                 if !value.trim().eq_ignore_ascii_case("chunked") {
-                    return Err(format!(
-                        "Transfer-Encoding {value:?} is not supported; send chunked or a Content-Length"
-                    ));
+                    return Err(HeadError::Encoding(value.to_string()));
                 }
                 chunked = true;
             }
@@ -515,7 +533,7 @@ fn parse_head(bytes: &[u8], limits: &ServerLimits) -> Result<Head, String> {
         pairs.push((name, value.to_string()));
     }
     if chunked && content_length.is_some() {
-        return Err("the request has both Transfer-Encoding and Content-Length".into());
+        return Err(HeadError::LengthAndEncoding);
     }
     let keep_alive = if version == 0 { connection.contains("keep-alive") } else { !connection.contains("close") };
     Ok(Head { method, target, headers: pairs, content_length, chunked, keep_alive, expect_continue })
@@ -523,7 +541,7 @@ fn parse_head(bytes: &[u8], limits: &ServerLimits) -> Result<Head, String> {
 
 /// The path and query of a request target: origin form as it is, absolute form without its
 /// scheme and authority; anything else is refused.
-fn origin_form(target: &str) -> Result<String, String> {
+fn origin_form(target: &str) -> Result<String, HeadError> {
     if target.starts_with('/') {
         return Ok(target.to_string());
     }
@@ -531,7 +549,7 @@ fn origin_form(target: &str) -> Result<String, String> {
         let path = rest.find('/').map_or("/", |at| &rest[at..]);
         return Ok(path.to_string());
     }
-    Err(format!("the request target {:?} is not a path", target.chars().take(64).collect::<String>()))
+    Err(HeadError::NotAPath(target.chars().take(64).collect()))
 }
 
 async fn write_answer(stream: &mut TcpStream, answer: &Answer, head_only: bool, close: bool) -> std::io::Result<()> {
@@ -604,12 +622,16 @@ mod tests {
         );
         assert!(head.keep_alive);
         let conflicting = parse_head(b"PUT / HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n", &limits());
-        assert_eq!(conflicting.err().as_deref(), Some("the request has two different Content-Length headers"));
+        assert_eq!(conflicting.err(), Some(HeadError::TwoLengths));
         let both = parse_head(b"PUT / HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n", &limits());
-        assert!(both.unwrap_err().contains("both Transfer-Encoding and Content-Length"));
+        assert_eq!(both.err(), Some(HeadError::LengthAndEncoding));
         let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(70_000));
-        assert!(parse_head(long.as_bytes(), &limits()).unwrap_err().contains("more than the 16384 allowed"));
-        assert!(parse_head(b"GET /\xff\xfe HTTP/1.1\r\n\r\n", &limits()).unwrap_err().contains("not HTTP/1.1"));
+        assert!(
+            parse_head(long.as_bytes(), &limits()).unwrap_err().to_string().contains("more than the 16384 allowed")
+        );
+        assert!(
+            parse_head(b"GET /\xff\xfe HTTP/1.1\r\n\r\n", &limits()).unwrap_err().to_string().contains("not HTTP/1.1")
+        );
         let closing = parse_head(b"GET / HTTP/1.0\r\n\r\n", &limits()).unwrap();
         assert!(!closing.keep_alive);
         assert_eq!(origin_form("http://127.0.0.1:9080/v20190125/meshes?x=1").unwrap(), "/v20190125/meshes?x=1");

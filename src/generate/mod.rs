@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
+use crate::model::resources::ResourceKind;
 use crate::model::{Location, ServiceModel, ShapeKind};
 use values::{
     MemberInfo, MemberPath, Step, full, items, member_infos, minimal, text_of_length, with_value, without, wrong_type,
@@ -219,9 +220,12 @@ struct Context<'m> {
     operation: String,
     root: String,
     infos: Vec<MemberInfo>,
-    /// Whether the operation works inside a mesh given by the URI label `meshName`.
-    in_mesh: bool,
-    /// Body members that identify the created resource (the Describe operation's inputs).
+    /// The resources the request's URI labels name, which must exist (the mesh of
+    /// CreateVirtualNode): each is made fresh for the scenario.
+    parents: Vec<ResourceKind>,
+    /// The member naming the account that owns the parents (`meshOwner`).
+    owner: Option<String>,
+    /// The body member that names the created resource (`virtualNodeName`).
     identifiers: BTreeSet<String>,
     documented_errors: Vec<String>,
 }
@@ -236,9 +240,10 @@ impl Context<'_> {
             if kept(&member.name) || !object.contains_key(&member.name) {
                 continue;
             }
-            let replacement = if member.location == Location::Uri && member.name == "meshName" {
-                json!("${mesh}")
-            } else if member.name == "meshOwner" {
+            let parent = self.parent(&member.name).filter(|_| member.location == Location::Uri);
+            let replacement = if let Some(parent) = parent {
+                json!(parent.placeholder())
+            } else if self.owner.as_ref() == Some(&member.name) {
                 json!("${account}")
             } else if member.idempotency_token {
                 json!("${fresh-token}")
@@ -261,8 +266,13 @@ impl Context<'_> {
         self.fix_identity(request, Some(path))
     }
 
+    /// The parent a URI label names.
+    fn parent(&self, label: &str) -> Option<&ResourceKind> {
+        self.parents.iter().find(|kind| kind.name_member == label)
+    }
+
     fn givens(&self) -> Vec<String> {
-        if self.in_mesh { vec!["Given a fresh mesh".to_string()] } else { Vec::new() }
+        self.parents.iter().map(|kind| format!("Given a fresh {}", kind.noun)).collect()
     }
 
     fn scenario(&self, name: String, tags: &[String], request: Value, expect: Expect, covers: Vec<Covers>) -> Scenario {
@@ -296,18 +306,19 @@ pub fn generate(model: &ServiceModel, operation: &str, model_source: &str) -> Re
     let op = model.operation(operation).ok_or_else(|| GenerateError::UnknownOperation(operation.to_string()))?;
     let root = op.input.clone().ok_or_else(|| GenerateError::NoInput(operation.to_string()))?;
     let infos = member_infos(model, &root);
-    let in_mesh =
-        operation != "CreateMesh" && infos.iter().any(|i| i.location == Location::Uri && i.path.tag() == "meshName");
-    let identifiers = describe_identifiers(model, operation)
-        .into_iter()
+    let identifiers = model
+        .created_by(operation)
+        .map(|kind| kind.name_member)
         .filter(|name| infos.iter().any(|i| i.path.tag() == *name && i.location == Location::Body))
+        .into_iter()
         .collect();
     let ctx = Context {
         model,
         operation: operation.to_string(),
         root,
         infos,
-        in_mesh,
+        parents: model.parents_of(operation),
+        owner: model.owner_member(operation),
         identifiers,
         documented_errors: op.errors.clone(),
     };
@@ -342,35 +353,6 @@ pub fn generate(model: &ServiceModel, operation: &str, model_source: &str) -> Re
     }
     let coverage = coverage(&ctx, &all);
     Ok(Generated { operation: operation.to_string(), files, scenario_count: all.len(), coverage })
-}
-
-/// The Describe operation that reads back what `operation` creates (`CreateMesh` →
-/// `DescribeMesh`).
-pub fn describe_operation(operation: &str) -> Option<String> {
-    operation.strip_prefix("Create").map(|resource| format!("Describe{resource}"))
-}
-
-/// The List operation over what `operation` creates, with the output member that holds the
-/// items: `CreateVirtualNode` → (`ListVirtualNodes`, `virtualNodes`), `CreateMesh` → (`ListMeshes`,
-/// `meshes`).
-pub fn list_operation(model: &ServiceModel, operation: &str) -> Option<(String, String)> {
-    let resource = operation.strip_prefix("Create")?;
-    let list =
-        [format!("List{resource}s"), format!("List{resource}es")].into_iter().find_map(|n| model.operation(&n))?;
-    let output = model.structure(list.output.as_deref()?)?;
-    let member = output
-        .members
-        .iter()
-        .find(|m| matches!(model.shape(&m.target).map(|s| &s.kind), Some(ShapeKind::List { .. })))?;
-    Some((list.name.clone(), member.name.clone()))
-}
-
-/// The required inputs of the matching Describe operation (`CreateMesh` → `DescribeMesh`).
-pub fn describe_identifiers(model: &ServiceModel, operation: &str) -> Vec<String> {
-    let Some(describe) = describe_operation(operation) else { return Vec::new() };
-    let describe = model.operation(&describe);
-    let input = describe.and_then(|d| d.input.as_deref()).and_then(|i| model.structure(i));
-    input.map(|s| s.required.iter().cloned().collect()).unwrap_or_default()
 }
 
 fn happy_paths(ctx: &Context) -> Vec<Scenario> {
@@ -432,7 +414,7 @@ fn value_at(ctx: &Context, info: &MemberInfo, measure: i64) -> Option<Value> {
 fn constrained<'c>(ctx: &'c Context<'_>) -> Vec<(&'c MemberInfo, crate::model::Bounds, &'static str)> {
     ctx.infos
         .iter()
-        .filter(|i| i.location != Location::Uri && i.path.tag() != "meshOwner")
+        .filter(|i| i.location != Location::Uri && Some(i.path.tag()) != ctx.owner)
         .filter_map(|info| {
             let (bounds, unit) = match &ctx.model.shape(&info.shape)?.kind {
                 ShapeKind::String { length, enum_values: None, .. } => (*length, "characters"),
@@ -611,50 +593,71 @@ fn types(ctx: &Context) -> Vec<Scenario> {
     out
 }
 
+/// The bounds of a URI or query member, where the model gives them: the parents' names and the
+/// owner's account id.
+fn uri_bounds(ctx: &Context, info: &MemberInfo) -> Option<crate::model::Bounds> {
+    match &ctx.model.shape(&info.shape)?.kind {
+        ShapeKind::String { length, .. } => Some(*length),
+        _ => None,
+    }
+}
+
 fn uri_and_query(ctx: &Context) -> Vec<Scenario> {
     let mut out = Vec::new();
     for info in ctx.infos.iter().filter(|i| matches!(i.location, Location::Uri | Location::Query)) {
         let tag = info.path.tag();
-        let Some(ShapeKind::String { length, .. }) = ctx.model.shape(&info.shape).map(|s| &s.kind) else { continue };
-        if tag == "meshName" && info.location == Location::Uri {
+        let Some(length) = uri_bounds(ctx, info) else { continue };
+        let tags = [RuleTag::Uri.tag(), member_tag(&info.path)];
+        if let Some(parent) = ctx.parent(&tag).filter(|_| info.location == Location::Uri) {
             if let Some(max) = length.max.map(|m| m as usize) {
                 let mut scenario = ctx.scenario(
-                    format!("meshName in the URI at its maximum, {max} characters, is accepted"),
-                    &[RuleTag::Uri.tag(), member_tag(&info.path)],
+                    format!("{tag} in the URI at its maximum, {max} characters, is accepted"),
+                    &tags,
                     ctx.base(),
                     Expect::Success,
                     vec![Covers::Bound(tag.clone(), "max-accepted")],
                 );
-                scenario.givens = vec![format!("Given a fresh mesh with a name of {max} characters")];
+                scenario.givens = ctx
+                    .parents
+                    .iter()
+                    .map(|kind| match kind == parent {
+                        true => format!("Given a fresh {} with a name of {max} characters", kind.noun),
+                        false => format!("Given a fresh {}", kind.noun),
+                    })
+                    .collect();
                 out.push(scenario);
                 out.push(ctx.scenario(
-                    format!("meshName in the URI above its maximum, at {} characters, is refused", max + 1),
-                    &[RuleTag::Uri.tag(), member_tag(&info.path)],
+                    format!("{tag} in the URI above its maximum, at {} characters, is refused", max + 1),
+                    &tags,
                     ctx.request_with(&info.path, json!("m".repeat(max + 1))),
                     Expect::error(BAD_REQUEST),
                     vec![Covers::Bound(tag.clone(), "above-max")],
                 ));
             }
             out.push(ctx.scenario(
-                "A mesh that does not exist is NotFoundException".into(),
-                &[RuleTag::Uri.tag(), member_tag(&info.path)],
+                format!("A {} that does not exist is NotFoundException", parent.noun),
+                &tags,
                 ctx.request_with(&info.path, json!("${unique-name:40}")),
                 Expect::error("NotFoundException"),
                 vec![Covers::Error("NotFoundException".into())],
             ));
         }
-        if tag == "meshOwner" {
+        if ctx.owner.as_ref() == Some(&tag) {
             out.push(ctx.scenario(
-                "meshOwner naming the caller's own account is accepted".into(),
-                &[RuleTag::Uri.tag(), member_tag(&info.path)],
+                format!("{tag} naming the caller's own account is accepted"),
+                &tags,
                 ctx.request_with(&info.path, json!("${account}")),
                 Expect::Success,
                 vec![Covers::Bound(tag.clone(), "min-accepted")],
             ));
-            for (length, side) in [(11, "below-min"), (13, "above-max")] {
+            let outside = [
+                length.min.map(|min| (min as usize - 1, "below-min")),
+                length.max.map(|max| (max as usize + 1, "above-max")),
+            ];
+            for (length, side) in outside.into_iter().flatten() {
                 out.push(ctx.scenario(
-                    format!("meshOwner of {length} characters is refused"),
-                    &[RuleTag::Uri.tag(), member_tag(&info.path)],
+                    format!("{tag} of {length} characters is refused"),
+                    &tags,
                     ctx.request_with(&info.path, json!("1".repeat(length))),
                     Expect::error(BAD_REQUEST),
                     vec![Covers::Bound(tag.clone(), side)],
@@ -719,7 +722,7 @@ fn provokable_errors(ctx: &Context) -> Vec<String> {
     let provokable = |code: &str| match code {
         "BadRequestException" => ctx.infos.iter().any(|i| i.required && i.location == Location::Body),
         "ConflictException" => !ctx.identifiers.is_empty(),
-        "NotFoundException" => ctx.in_mesh,
+        "NotFoundException" => !ctx.parents.is_empty(),
         _ => false,
     };
     ctx.documented_errors.iter().filter(|code| provokable(code)).cloned().collect()
@@ -778,10 +781,17 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
     }
     for info in ctx.infos.iter().filter(|i| i.location != Location::Body) {
         let tag = info.path.tag();
-        if tag == "meshName" && info.location == Location::Uri {
+        let Some(length) = uri_bounds(ctx, info) else { continue };
+        if ctx.parent(&tag).is_some() && info.location == Location::Uri && length.max.is_some() {
             bounds.extend([Covers::Bound(tag.clone(), "max-accepted"), Covers::Bound(tag, "above-max")]);
-        } else if tag == "meshOwner" {
-            bounds.extend(["min-accepted", "below-min", "above-max"].map(|side| Covers::Bound(tag.clone(), side)));
+        } else if ctx.owner.as_ref() == Some(&tag) {
+            bounds.insert(Covers::Bound(tag.clone(), "min-accepted"));
+            if length.min.is_some() {
+                bounds.insert(Covers::Bound(tag.clone(), "below-min"));
+            }
+            if length.max.is_some() {
+                bounds.insert(Covers::Bound(tag, "above-max"));
+            }
         }
     }
     let body = || ctx.infos.iter().filter(|i| i.location == Location::Body);
@@ -912,16 +922,6 @@ fn render(ctx: &Context, title: &str, scenarios: &[Scenario], model_source: &str
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn list_operations_follow_the_resource() {
-        let model = ServiceModel::embedded();
-        let list = |op: &str| list_operation(&model, op).map(|(a, b)| format!("{a}.{b}"));
-        assert_eq!(list("CreateVirtualNode").as_deref(), Some("ListVirtualNodes.virtualNodes"));
-        assert_eq!(list("CreateMesh").as_deref(), Some("ListMeshes.meshes"));
-        assert_eq!(list("CreateGatewayRoute").as_deref(), Some("ListGatewayRoutes.gatewayRoutes"));
-        assert_eq!(list("DescribeMesh"), None);
-    }
 
     #[test]
     fn snake_case_names() {

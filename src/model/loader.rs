@@ -28,7 +28,7 @@ pub enum ModelError {
     #[error("the model has no `{0}` operation, which the harness needs")]
     MissingOperation(String),
     #[error("the model's `{key}` section: {0}", key = super::provenance::KEY)]
-    Provenance(String),
+    Provenance(#[from] super::provenance::ProvenanceError),
 }
 
 pub(super) fn load(text: &str) -> Result<ServiceModel, ModelError> {
@@ -47,16 +47,16 @@ pub(super) fn load(text: &str) -> Result<ServiceModel, ModelError> {
     for (name, raw) in raw_operations {
         operations.insert(name.clone(), operation(name, raw)?);
     }
-    let provenance = super::provenance::parse(&root).map_err(ModelError::Provenance)?;
+    let provenance = super::provenance::parse(&root)?;
     let model = ServiceModel { metadata: metadata_of(metadata), operations, shapes, provenance };
     check_references(&model)?;
     for dispute in &model.provenance.disputes {
         for probe in &dispute.probes {
             if !model.operations.contains_key(&probe.operation) {
-                return Err(ModelError::Provenance(format!(
-                    "dispute `{}` probes `{}`, which the model does not define",
-                    dispute.id, probe.operation
-                )));
+                return Err(ModelError::Provenance(super::provenance::ProvenanceError::UnknownOperation {
+                    dispute: dispute.id.clone(),
+                    operation: probe.operation.clone(),
+                }));
             }
         }
     }

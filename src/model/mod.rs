@@ -6,6 +6,7 @@
 
 mod loader;
 pub mod provenance;
+pub mod resources;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;

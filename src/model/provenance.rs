@@ -215,45 +215,65 @@ impl Provenance {
 
     /// Every source id the provenance refers to resolves, every dispute has two readings or more
     /// from different sources, and its documentation and emulator readings are among them.
-    pub fn check(&self) -> Result<(), String> {
-        let known = |id: &str, what: &str| {
+    pub fn check(&self) -> Result<(), ProvenanceError> {
+        let known = |id: &str, what: String| {
             if self.sources.contains_key(id) {
                 Ok(())
             } else {
-                Err(format!("{what} cites the source `{id}`, which the sources table does not define"))
+                Err(ProvenanceError::UnknownSource { what, cited: id.to_string() })
             }
         };
         for quota in &self.quotas {
-            known(&quota.source, &format!("quota `{}`", quota.id))?;
+            known(&quota.source, format!("quota `{}`", quota.id))?;
         }
         for dispute in &self.disputes {
-            let what = format!("dispute `{}`", dispute.id);
+            let id = || dispute.id.clone();
             if dispute.readings.len() < 2 {
-                return Err(format!("{what} has fewer than two readings"));
+                return Err(ProvenanceError::TooFewReadings { dispute: id() });
             }
             for (index, reading) in dispute.readings.iter().enumerate() {
-                known(&reading.source, &what)?;
+                known(&reading.source, format!("dispute `{}`", dispute.id))?;
                 if dispute.readings[..index].iter().any(|r| r.source == reading.source) {
-                    return Err(format!("{what} has two readings from `{}`", reading.source));
+                    return Err(ProvenanceError::TwoReadingsFrom { dispute: id(), cited: reading.source.clone() });
                 }
             }
             for chosen in dispute.documentation.iter().chain([&dispute.emulator]) {
                 if dispute.reading(chosen).is_none() {
-                    return Err(format!("{what} names `{chosen}`, which is not one of its readings"));
+                    return Err(ProvenanceError::NotAReading { dispute: id(), cited: chosen.clone() });
                 }
             }
             if dispute.probes.is_empty() {
-                return Err(format!("{what} has no probe"));
+                return Err(ProvenanceError::NoProbe { dispute: id() });
             }
         }
         Ok(())
     }
 }
 
+/// What is wrong with a model's provenance section. The section is written by hand into
+/// `src/model/contract.json`: fix it there.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvenanceError {
+    #[error("it is not in the expected form: {0}")]
+    Form(#[from] serde_json::Error),
+    #[error("{what} cites the source `{cited}`, which the sources table does not define: add it there")]
+    UnknownSource { what: String, cited: String },
+    #[error("dispute `{dispute}` has fewer than two readings: a disagreement needs two sources")]
+    TooFewReadings { dispute: String },
+    #[error("dispute `{dispute}` has two readings from `{cited}`: merge them")]
+    TwoReadingsFrom { dispute: String, cited: String },
+    #[error("dispute `{dispute}` names `{cited}`, which is not one of its readings")]
+    NotAReading { dispute: String, cited: String },
+    #[error("dispute `{dispute}` has no probe: give it a request that tells its readings apart")]
+    NoProbe { dispute: String },
+    #[error("dispute `{dispute}` probes `{operation}`, which the model does not define")]
+    UnknownOperation { dispute: String, operation: String },
+}
+
 /// Reads [`KEY`] from a model's root object; absent is empty.
-pub(super) fn parse(root: &Value) -> Result<Provenance, String> {
+pub(super) fn parse(root: &Value) -> Result<Provenance, ProvenanceError> {
     let Some(raw) = root.get(KEY) else { return Ok(Provenance::default()) };
-    let provenance: Provenance = serde_json::from_value(raw.clone()).map_err(|e| e.to_string())?;
+    let provenance: Provenance = serde_json::from_value(raw.clone())?;
     provenance.check()?;
     Ok(provenance)
 }
@@ -303,17 +323,17 @@ mod tests {
 
     #[test]
     fn broken_provenance_is_refused_with_the_reason() {
-        let parse_text = |text: &str| parse(&serde_json::from_str(text).unwrap()).unwrap_err();
+        let parse_text = |text: &str| parse(&serde_json::from_str(text).unwrap()).unwrap_err().to_string();
         let unknown =
             r#"{"x-appmesh-conformance": {"quotas": [{"id": "q", "value": 1, "counts": "c", "source": "nowhere"}]}}"#;
         assert_eq!(
             parse_text(unknown),
-            "quota `q` cites the source `nowhere`, which the sources table does not define"
+            "quota `q` cites the source `nowhere`, which the sources table does not define: add it there"
         );
         let lonely = r#"{"x-appmesh-conformance": {"sources": {"a": {"title": "t", "url": "u", "kind": "k", "precedence": 1}},
             "disputes": [{"id": "d", "title": "t", "probes": [], "emulator": "a",
             "readings": [{"source": "a", "outcome": "success", "says": "s"}]}]}}"#;
-        assert_eq!(parse_text(lonely), "dispute `d` has fewer than two readings");
+        assert!(parse_text(lonely).starts_with("dispute `d` has fewer than two readings"));
         assert!(parse_text(r#"{"x-appmesh-conformance": {"typo": 1}}"#).contains("unknown field `typo`"));
     }
 }

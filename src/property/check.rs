@@ -36,9 +36,9 @@ pub struct Counterexample {
 #[derive(Debug, thiserror::Error)]
 pub enum PropertyError {
     #[error("the properties have no mesh to run in: {0}")]
-    NoMesh(String),
-    #[error("the mesh {mesh} was not removed ({problems}); run `appmesh-conformance cleanup`")]
-    Leftover { mesh: String, problems: String },
+    NoMesh(cleanup::CleanupError),
+    #[error("the mesh {mesh} was not removed ({problem}); run `appmesh-conformance cleanup`")]
+    Leftover { mesh: String, problem: cleanup::CleanupError },
 }
 
 impl PropertyTarget {
@@ -62,7 +62,7 @@ impl PropertyTarget {
         let mesh = self.mesh.clone();
         cleanup::delete_mesh_fully(&self.client, &self.mesh)
             .await
-            .map_err(|problems| PropertyError::Leftover { mesh, problems: problems.join("; ") })
+            .map_err(|problem| PropertyError::Leftover { mesh, problem })
     }
 
     fn counterexample(
@@ -165,7 +165,7 @@ impl PropertyTarget {
                     "",
                     "DeleteVirtualNode removes the node just created",
                     "200",
-                    problem,
+                    problem.to_string(),
                 ));
             }
         }

@@ -12,7 +12,7 @@
 //! reason = "unsigned requests are accepted"
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,30 @@ pub struct Expectation {
     pub link: Option<String>,
 }
 
+/// An expectations file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectationsError {
+    #[error("cannot read the expectations file {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the expectations file {} is not usable: {problem}", path.display())]
+    Unusable { path: PathBuf, problem: EntryError },
+}
+
+/// What is wrong inside an expectations file.
+#[derive(Debug, thiserror::Error)]
+pub enum EntryError {
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("entry {0} names both a check and a scenario; give one of them")]
+    Both(usize),
+    #[error("entry {0} names neither a check nor a scenario; give one of them")]
+    Neither(usize),
+    #[error("entry {0} names an empty check or scenario")]
+    Empty(usize),
+    #[error("entry {0} has no reason; say why the deviation is expected")]
+    NoReason(usize),
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expectations {
@@ -42,28 +66,26 @@ pub struct Expectations {
 
 impl Expectations {
     /// Reads and checks an expectations file; the error names the file and what is wrong.
-    pub fn load(path: &Path) -> Result<Expectations, String> {
+    pub fn load(path: &Path) -> Result<Expectations, ExpectationsError> {
         let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read the expectations file {}: {e}", path.display()))?;
-        Self::parse(&text).map_err(|e| format!("the expectations file {} is not usable: {e}", path.display()))
+            .map_err(|source| ExpectationsError::Read { path: path.to_path_buf(), source })?;
+        Self::parse(&text).map_err(|problem| ExpectationsError::Unusable { path: path.to_path_buf(), problem })
     }
 
-    pub fn parse(text: &str) -> Result<Expectations, String> {
-        let expectations: Expectations = toml::from_str(text).map_err(|e| e.to_string())?;
+    pub fn parse(text: &str) -> Result<Expectations, EntryError> {
+        let expectations: Expectations = toml::from_str(text)?;
         for (index, entry) in expectations.expected.iter().enumerate() {
             let number = index + 1;
             match (&entry.check, &entry.scenario) {
-                (Some(_), Some(_)) => {
-                    return Err(format!("entry {number} names both a check and a scenario; give one of them"));
-                }
-                (None, None) => return Err(format!("entry {number} names neither a check nor a scenario")),
+                (Some(_), Some(_)) => return Err(EntryError::Both(number)),
+                (None, None) => return Err(EntryError::Neither(number)),
                 (Some(text), None) | (None, Some(text)) if text.trim().is_empty() => {
-                    return Err(format!("entry {number} names an empty check or scenario"));
+                    return Err(EntryError::Empty(number));
                 }
                 _ => {}
             }
             if entry.reason.trim().is_empty() {
-                return Err(format!("entry {number} has no reason; say why the deviation is expected"));
+                return Err(EntryError::NoReason(number));
             }
         }
         Ok(expectations)
@@ -180,12 +202,12 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_the_reason() {
         let both = "[[expected]]\ncheck = \"a\"\nscenario = \"b\"\nreason = \"r\"\n";
-        assert!(Expectations::parse(both).unwrap_err().contains("both"));
+        assert!(Expectations::parse(both).unwrap_err().to_string().contains("both"));
         let neither = "[[expected]]\nreason = \"r\"\n";
-        assert!(Expectations::parse(neither).unwrap_err().contains("neither"));
+        assert!(Expectations::parse(neither).unwrap_err().to_string().contains("neither"));
         let no_reason = "[[expected]]\ncheck = \"a\"\nreason = \" \"\n";
-        assert!(Expectations::parse(no_reason).unwrap_err().contains("no reason"));
+        assert!(Expectations::parse(no_reason).unwrap_err().to_string().contains("no reason"));
         let unknown = "[[expected]]\ncheck = \"a\"\nreason = \"r\"\nurl = \"x\"\n";
-        assert!(Expectations::parse(unknown).unwrap_err().contains("url"));
+        assert!(Expectations::parse(unknown).unwrap_err().to_string().contains("url"));
     }
 }

@@ -6,8 +6,8 @@ use super::Report;
 const TEMPLATE: &str = include_str!("report.html");
 const SLOT: &str = "/*REPORT_JSON*/";
 
-pub fn render(report: &Report) -> Result<String, String> {
-    let json = serde_json::to_string(report).map_err(|e| format!("cannot render report.html: {e}"))?;
+pub fn render(report: &Report) -> Result<String, serde_json::Error> {
+    let json = serde_json::to_string(report)?;
     Ok(TEMPLATE.replacen(SLOT, &script_safe(&json), 1))
 }
 

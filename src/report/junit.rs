@@ -10,7 +10,7 @@ use quick_junit::{NonSuccessKind, Report as JUnitReport, TestCase, TestCaseStatu
 
 use super::{Failure, Report, ScenarioStatus};
 
-pub fn render(report: &Report) -> Result<String, String> {
+pub fn render(report: &Report) -> Result<String, quick_junit::SerializeError> {
     let mut junit = JUnitReport::new("appmesh-conformance");
     junit.set_time(Duration::from_secs_f64(report.run.duration_ms / 1000.0));
     let mut suites: BTreeMap<String, TestSuite> = BTreeMap::new();
@@ -58,7 +58,7 @@ pub fn render(report: &Report) -> Result<String, String> {
         suites.entry(file.to_string()).or_insert_with(|| TestSuite::new(file.to_string())).add_test_case(case);
     }
     junit.add_test_suites(suites.into_values());
-    junit.to_string().map_err(|e| format!("cannot render junit.xml: {e}"))
+    junit.to_string()
 }
 
 fn plural(n: usize, what: &str) -> String {

@@ -556,9 +556,9 @@ impl Report {
     }
 
     /// Writes `report.json`, `junit.xml`, `report.md` and `report.html` into `dir`.
-    pub fn write_all(&self, dir: &Path) -> Result<Vec<PathBuf>, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())? + "\n";
+    pub fn write_all(&self, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+        std::fs::create_dir_all(dir).map_err(|source| ReportError::Write { path: dir.to_path_buf(), source })?;
+        let json = serde_json::to_string_pretty(self)? + "\n";
         let files = [
             ("report.json", json),
             ("junit.xml", junit::render(self)?),
@@ -568,11 +568,22 @@ impl Report {
         let mut written = Vec::new();
         for (name, text) in files {
             let path = dir.join(name);
-            std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            std::fs::write(&path, text).map_err(|source| ReportError::Write { path: path.clone(), source })?;
             written.push(path);
         }
         Ok(written)
     }
+}
+
+/// Reports that could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {}: {source}; choose another folder with --report-dir", path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot render the report as JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("cannot render junit.xml: {0}")]
+    JUnit(#[from] quick_junit::SerializeError),
 }
 
 /// The failures (or findings) of one scenario's steps as report entries.

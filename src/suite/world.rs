@@ -259,7 +259,7 @@ impl ConformanceWorld {
                 "",
                 "ListVirtualNodes answers for an existing mesh",
                 "200 with a virtualNodes list",
-                problem,
+                problem.to_string(),
             ),
             Ok(names) if names.len() == expected => return,
             Ok(names) => CheckFailure::new(

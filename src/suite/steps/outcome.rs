@@ -7,7 +7,6 @@ use cucumber::then;
 use serde_json::{Value, json};
 
 use crate::checks::{self, CheckFailure, CheckId, SentNode, Severity};
-use crate::generate::{describe_identifiers, describe_operation, list_operation};
 use crate::model::Location;
 use crate::model::provenance::{Expected, source};
 use crate::suite::ConformanceWorld;
@@ -37,10 +36,10 @@ async fn succeeds_as_documented(world: &mut ConformanceWorld, step: &Step) {
     }
     world.verdict(&step.value, failures, Some(&exchange));
 
-    let Some(describe) = describe_operation(&operation) else {
+    let Some(kind) = world.client().model().created_by(&operation) else {
         return world.unjudged(&step.value, format!("{operation} has no Describe operation to read the result back"));
     };
-    let identifiers = describe_identifiers(world.client().model(), &operation);
+    let (describe, identifiers) = (kind.describe.clone(), kind.identifiers());
     let input: serde_json::Map<String, Value> =
         identifiers.iter().map(|name| (name.clone(), sent[name].clone())).collect();
     let readback = world.call(&step.value, &describe, &Value::Object(input)).await;
@@ -71,10 +70,10 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
     let operation = world.sent_operation.clone();
     let sent = world.sent.clone().unwrap_or_default();
     let model = world.client().model();
-    let Some(describe) = describe_operation(&operation).filter(|d| model.operation(d).is_some()) else {
+    let Some(kind) = model.created_by(&operation) else {
         return world.unjudged(&step.value, format!("{operation} creates nothing that a Describe operation reads"));
     };
-    let identifiers = describe_identifiers(model, &operation);
+    let (describe, identifiers) = (kind.describe.clone(), kind.identifiers());
     if identifiers.iter().all(|name| addressable(&sent[name])) {
         let input = Value::Object(identifiers.iter().map(|name| (name.clone(), sent[name].clone())).collect());
         let describe_input = model.operation(&describe).and_then(|d| d.input.clone()).unwrap_or_default();
@@ -102,7 +101,7 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
     if !parents.iter().all(|name| addressable(&sent[*name])) {
         return world.unjudged(&step.value, "the request named no parent that can be listed");
     }
-    let Some((list, member)) = list_operation(model, &operation) else {
+    let (Some(list), Some(member)) = (kind.list.clone(), kind.list_member.clone()) else {
         return world.unjudged(&step.value, format!("{operation} has no List operation to look in"));
     };
     let list_input = Value::Object(parents.iter().map(|name| ((*name).clone(), sent[*name].clone())).collect());
@@ -129,7 +128,7 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
                 "",
                 &format!("{list} answers for an existing parent"),
                 format!("200 with a {member} list"),
-                problem,
+                problem.to_string(),
             );
             return world.verdict(&step.value, vec![failure], None);
         }

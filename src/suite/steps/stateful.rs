@@ -18,8 +18,13 @@ use crate::suite::ConformanceWorld;
 )]
 pub struct SignatureDefect(pub Tamper);
 
+/// A signature defect no step knows.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown signature defect {0:?}")]
+pub struct UnknownDefect(String);
+
 impl std::str::FromStr for SignatureDefect {
-    type Err = String;
+    type Err = UnknownDefect;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Ok(SignatureDefect(match text {
@@ -28,7 +33,7 @@ impl std::str::FromStr for SignatureDefect {
             "a signature for another service" => Tamper::OtherService,
             "the body changed after signing" => Tamper::BodyChangedAfterSigning,
             "a stale X-Amz-Date" => Tamper::StaleDate,
-            other => return Err(format!("unknown signature defect {other:?}")),
+            other => return Err(UnknownDefect(other.to_string())),
         }))
     }
 }
