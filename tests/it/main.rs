@@ -12,3 +12,4 @@ mod real_clients;
 mod reports;
 mod repro;
 mod sigv4;
+mod tidy;
