@@ -7,6 +7,7 @@ mod client;
 mod common;
 mod emulator;
 mod generated;
+mod golden;
 mod hostile;
 mod real_clients;
 mod reports;
