@@ -166,8 +166,15 @@ fn fixed_report() -> Report {
         missing: vec!["spec.backendDefaults: above-max".to_string()],
     }];
     let expectations =
-        Expectations::parse("[[expected]]\ncheck = \"shape.type\"\nreason = \"timestamps as text (issue 7)\"\n").unwrap();
-    Report::build(&summary, run, coverage, Some((Path::new("reports/expectations/example.toml"), &expectations)), &model)
+        Expectations::parse("[[expected]]\ncheck = \"shape.type\"\nreason = \"timestamps as text (issue 7)\"\n")
+            .unwrap();
+    Report::build(
+        &summary,
+        run,
+        coverage,
+        Some((Path::new("reports/expectations/example.toml"), &expectations)),
+        &model,
+    )
 }
 
 fn rendered() -> BTreeMap<String, String> {

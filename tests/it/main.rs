@@ -9,6 +9,7 @@ mod emulator;
 mod generated;
 mod golden;
 mod hostile;
+mod installed;
 mod real_clients;
 mod reports;
 mod repro;

@@ -175,6 +175,19 @@ fn crate_imports(text: &str) -> Vec<(usize, String)> {
     out
 }
 
+/// The files that name the checkout (`CARGO_MANIFEST_DIR`) outside their test module: an
+/// installed binary has no checkout.
+fn checkout_references(files: &[(String, String)]) -> Vec<String> {
+    files
+        .iter()
+        .filter(|(_, text)| {
+            let code = text.split("\n#[cfg(test)]\n").next().unwrap_or_default();
+            code.lines().any(|line| !line.trim_start().starts_with("//") && line.contains("CARGO_MANIFEST_DIR"))
+        })
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
 /// The top-level module a source file belongs to: `src/suite/steps/mesh.rs` → `suite`.
 fn module_of(path: &str) -> Option<String> {
     let rest = path.strip_prefix("src/")?;
@@ -263,6 +276,12 @@ fn imports_follow_the_layers_drawn_in_architecture() {
 }
 
 #[test]
+fn nothing_outside_tests_reads_the_checkout() {
+    let named = checkout_references(&rust_files("src"));
+    assert!(named.is_empty(), "library code that names the checkout, which an installed binary lacks: {named:?}");
+}
+
+#[test]
 fn the_checkers_fail_on_planted_defects() {
     // An upward import, in both spellings, and one within a layer.
     let layers = layers("| 1 | `model` | x |\n| 2 | `client`, `emulator` | y |\n| 3 | `suite` | z |");
@@ -286,6 +305,16 @@ fn the_checkers_fail_on_planted_defects() {
         ("late.rs".to_string(), "//! l\n#[cfg(test)]\nmod tests {\n}\nuse crate::suite;\n".to_string()),
     ];
     assert_eq!(tests_not_last(&files), ["late.rs"]);
+
+    // The checkout named outside a test module.
+    let files = vec![
+        (
+            "a.rs".to_string(),
+            "//! a\n// CARGO_MANIFEST_DIR\n#[cfg(test)]\nmod tests {\n    env!(\"CARGO_MANIFEST_DIR\");\n}\n".into(),
+        ),
+        ("b.rs".to_string(), "//! b\nconst D: &str = env!(\"CARGO_MANIFEST_DIR\");\n".to_string()),
+    ];
+    assert_eq!(checkout_references(&files), ["b.rs"]);
 
     // A module without its doc line.
     let files =
