@@ -130,8 +130,8 @@ fn headless(browser: &Path, profile: &Path) -> Command {
 }
 
 /// report.html renders in headless Chromium with no network: its script draws the areas matrix,
-/// the filters and every scenario row, and a screenshot is taken
-/// (target/report-html-screenshot.png, kept for a person to look at).
+/// the filters and every scenario row, and a screenshot is taken (`report-html-screenshot.png` in
+/// cargo's temporary folder for tests, `target/tmp/` by default, kept for a person to look at).
 #[tokio::test]
 async fn report_html_renders_in_headless_chromium() {
     let Some(browser) = chromium() else { return };
@@ -161,7 +161,7 @@ async fn report_html_renders_in_headless_chromium() {
     assert!(dom.contains("AWS SDK service model of App Mesh"), "the source's title is shown");
     assert!(dom.contains("id=\"informational\""), "the section of disagreements is there");
 
-    let screenshot = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/report-html-screenshot.png");
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report-html-screenshot.png");
     let _ = std::fs::remove_file(&screenshot);
     let mut shoot = headless(&browser, &profile);
     shoot.arg(format!("--screenshot={}", screenshot.display())).arg(&page);
