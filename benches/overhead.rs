@@ -101,7 +101,10 @@ fn overhead(c: &mut Criterion) {
             assert_eq!(exchange.status(), 200);
         })
     });
-    let bare = reqwest::Client::new();
+    let bare = {
+        appmesh_conformance::client::install_tls_provider();
+        reqwest::Client::new()
+    };
     let describe_url = format!("{endpoint}/v20190125/meshes/bench/virtualNodes/described");
     group.bench_function("exchange: bare reqwest", |b| {
         b.to_async(&runtime).iter(|| async {

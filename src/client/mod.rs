@@ -182,8 +182,20 @@ impl std::fmt::Debug for Client {
     }
 }
 
+/// Makes ring the process's TLS provider, once, unless another is installed already: reqwest is
+/// built without a provider of its own (`rustls-no-provider`, see Cargo.toml) and panics when
+/// none is set. Call it before building any other `reqwest::Client`.
+pub fn install_tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // An error means another provider came first: that one serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 impl Client {
     pub fn new(model: Arc<ServiceModel>, config: ClientConfig) -> Result<Client, ClientError> {
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
@@ -506,6 +518,28 @@ fn error_chain(error: &dyn std::error::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// reqwest carries no TLS provider of its own (Cargo.toml): a client for a real AWS endpoint
+    /// builds, with ring installed, and an `https://` request is planned without a panic.
+    #[tokio::test]
+    async fn an_https_client_builds_over_ring() {
+        let config = ClientConfig {
+            endpoint: "https://appmesh.us-east-1.amazonaws.com".to_string(),
+            region: "us-east-1".to_string(),
+            credentials: Credentials {
+                access_key_id: "AKIDEXAMPLE".to_string(),
+                secret_access_key: "secret".to_string(),
+                session_token: None,
+            },
+            timeout: Duration::from_secs(1),
+            retry: RetryPolicy::default(),
+            max_rps: None,
+            run_deadline: None,
+        };
+        let client = Client::new(Arc::new(ServiceModel::embedded()), config).expect("builds");
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some(), "a provider is installed");
+        assert_eq!(client.config().endpoint, "https://appmesh.us-east-1.amazonaws.com");
+    }
+
     use super::*;
 
     #[test]

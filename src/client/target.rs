@@ -189,8 +189,17 @@ impl fmt::Debug for Credentials {
 pub async fn load_credentials(region: &str, endpoint: &str) -> Result<Credentials, ConfigError> {
     use aws_credential_types::provider::ProvideCredentials;
     let no_credentials = || ConfigError::NoCredentials { endpoint: endpoint.to_string() };
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    // The HTTPS client that SSO, STS, container and instance-metadata credentials use: rustls
+    // over ring, as for every other request (Cargo.toml says why).
+    let https = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let region = aws_config::Region::new(region.to_string());
+    let providers = aws_config::provider_config::ProviderConfig::default()
+        .with_http_client(https)
+        .with_region(Some(region.clone()));
     let chain = aws_config::default_provider::credentials::DefaultCredentialsChain::builder()
-        .region(aws_config::Region::new(region.to_string()))
+        .configure(providers)
+        .region(region)
         .build()
         .await;
     let loaded = tokio::time::timeout(Duration::from_secs(15), chain.provide_credentials())

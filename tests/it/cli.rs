@@ -253,7 +253,10 @@ fn max_rps_paces_the_harness() {
 async fn a_refused_create_that_left_an_unaddressable_node_is_caught() {
     let running = emulator::start(Arc::new(ServiceModel::embedded()), EmulatorConfig::default(), 0).await.unwrap();
     let upstream = running.endpoint();
-    let http = reqwest::Client::new();
+    let http = {
+        appmesh_conformance::client::install_tls_provider();
+        reqwest::Client::new()
+    };
     let ghosts = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::<String>::new()));
     let proxy = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let (http, upstream, ghosts) = (http.clone(), upstream.clone(), ghosts.clone());
@@ -313,7 +316,10 @@ async fn a_refused_create_that_left_an_unaddressable_node_is_caught() {
 async fn a_failing_list_fails_the_node_counts() {
     let running = emulator::start(Arc::new(ServiceModel::embedded()), EmulatorConfig::default(), 0).await.unwrap();
     let upstream = running.endpoint();
-    let http = reqwest::Client::new();
+    let http = {
+        appmesh_conformance::client::install_tls_provider();
+        reqwest::Client::new()
+    };
     let proxy = axum::Router::new().fallback(move |request: axum::extract::Request| {
         let (http, upstream) = (http.clone(), upstream.clone());
         async move {
