@@ -195,7 +195,9 @@ pub fn invalid(model: &Arc<ServiceModel>, shape: &str) -> BoxedStrategy<Invalid>
     let root = shape.to_string();
     // The place to break is the one whose key hashes lowest under a salt that never shrinks: as
     // the valid value shrinks, the same place stays chosen for as long as it exists, so a failing
-    // case shrinks towards the smallest value that still has that violation.
+    // case shrinks towards the smallest value that still has that violation. List indexes are
+    // left out of the key (the first item wins a tie), so that dropping an item before the broken
+    // one keeps the same kind of place broken.
     (valid(&model, shape), any::<u64>().no_shrink())
         .prop_filter_map("a value with a place to break", move |(value, salt)| {
             let mut sites = Vec::new();
@@ -206,8 +208,22 @@ pub fn invalid(model: &Arc<ServiceModel>, shape: &str) -> BoxedStrategy<Invalid>
         .boxed()
 }
 
-/// A hash of where and how a value is broken (not of the values involved), salted.
+/// A hash of where and how a value is broken (not of the values involved, nor of list indexes),
+/// salted.
 fn site_hash(salt: u64, path: &str, fault: &Fault) -> u64 {
+    let mut in_index = false;
+    let path: String = path
+        .chars()
+        .filter(|c| {
+            match c {
+                '[' => in_index = true,
+                ']' => in_index = false,
+                _ if in_index => return false,
+                _ => {}
+            }
+            true
+        })
+        .collect();
     let kind = match fault {
         Fault::RemoveRequired => "required".to_string(),
         Fault::Length(n, _) => format!("length-{n}"),
@@ -409,6 +425,15 @@ mod tests {
     use proptest::test_runner::{Config, TestRunner};
 
     use super::*;
+
+    #[test]
+    fn the_place_to_break_ignores_list_indexes() {
+        let fault = Fault::Below(0);
+        let at = |path: &str| site_hash(7, path, &fault);
+        assert_eq!(at("spec.listeners[0].portMapping.port"), at("spec.listeners[12].portMapping.port"));
+        assert_ne!(at("spec.listeners[0].portMapping.port"), at("spec.backends[0].virtualService"));
+        assert_ne!(site_hash(7, "a", &fault), site_hash(8, "a", &fault));
+    }
     use crate::validate::violations;
 
     fn model() -> Arc<ServiceModel> {
