@@ -133,10 +133,9 @@ async fn a_target_that_only_throttles_stops_the_run_with_a_verdict() {
     assert!(stopped.contains("consecutive requests"), "the report says why: {stopped:?}");
 }
 
-/// 503 forever, and a rate limit that never refills, end the same way (a slice of the suite:
-/// the mechanism is the one above).
+/// 503 forever ends the same way (a slice of the suite: the mechanism is the one above).
 #[tokio::test]
-async fn unavailable_and_never_refilling_targets_stop_the_run() {
+async fn an_unavailable_target_stops_the_run() {
     let unavailable = canned(Arc::new(|_| {
         let headers = [("content-type", "application/json"), ("x-amzn-errortype", "ServiceUnavailableException")];
         response("503 Service Unavailable", &headers, r#"{"message":"down"}"#)
@@ -146,8 +145,11 @@ async fn unavailable_and_never_refilling_targets_stop_the_run() {
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(took < Duration::from_secs(120), "{took:?}");
     assert!(text(&output).contains("stopped: the target answered 429 or 503"), "{}", text(&output));
+}
 
-    // Ten answers, then the bucket is empty for good.
+/// So does a rate limit that never refills: ten answers, then the bucket is empty for good.
+#[tokio::test]
+async fn a_never_refilling_target_stops_the_run() {
     let drained = canned(Arc::new(|n| {
         if n < 10 {
             let headers = [("content-type", "application/json"), ("x-amzn-errortype", "NotFoundException")];
