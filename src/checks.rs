@@ -19,6 +19,7 @@ pub mod id;
 pub use id::{CheckId, Meta};
 
 use crate::model::provenance::source;
+use crate::model::resources::ResourceKind;
 use crate::model::{Operation, ServiceModel};
 use crate::validate::{comparable, describe, normalize, violations};
 use crate::wire;
@@ -537,33 +538,41 @@ pub fn check_replay(first: &Value, replay: &Value) -> Vec<CheckFailure> {
 
 /// ListVirtualNodes (one page, the node's own mesh) lists the created node once, and its
 /// VirtualNodeRef agrees with the create's VirtualNodeData.
-pub fn check_listed(model: &ServiceModel, created: &Value, listed: &Value) -> Vec<CheckFailure> {
-    let name = &created["virtualNodeName"];
-    let refs: Vec<&Value> =
-        listed["virtualNodes"].as_array().into_iter().flatten().filter(|r| &r["virtualNodeName"] == name).collect();
-    let [node_ref] = refs.as_slice() else {
+pub fn check_listed(
+    model: &ServiceModel,
+    kind: &ResourceKind,
+    created: &Value,
+    entries: &[Value],
+) -> Vec<CheckFailure> {
+    let list = kind.list.as_deref().unwrap_or_default();
+    let member = kind.list_member.as_deref().unwrap_or_default();
+    let name = &created[&kind.name_member];
+    let same_parents = |entry: &Value| kind.parents.iter().all(|parent| entry[parent] == created[parent]);
+    let refs: Vec<&Value> = entries.iter().filter(|r| &r[&kind.name_member] == name && same_parents(r)).collect();
+    let [listed] = refs.as_slice() else {
         return vec![CheckFailure::new(
-            CheckId::Readback("ListVirtualNodes".into()),
+            CheckId::Readback(list.to_string()),
             Severity::Must,
             source::API_REFERENCE,
-            "virtualNodes",
-            "ListVirtualNodes lists a created virtual node exactly once",
+            member,
+            &format!("{list} lists a created {} exactly once", kind.noun),
             format!("one entry named {name}"),
             format!("{} entries", refs.len()),
         )];
     };
-    let expected = crate::validate::summary_of(model, "VirtualNodeRef", created);
-    let actual = comparable(node_ref);
+    let ref_shape = kind.ref_shape.as_deref().unwrap_or_default();
+    let expected = crate::validate::summary_of(model, ref_shape, created);
+    let actual = comparable(listed);
     json_differences("", &expected, &actual)
         .into_iter()
         .filter(|(_, expected, _)| expected != "absent")
         .map(|(path, expected, actual)| {
             CheckFailure::new(
-                CheckId::Readback("ListVirtualNodes".into()),
+                CheckId::Readback(list.to_string()),
                 Severity::Should,
                 source::API_REFERENCE,
-                &format!("virtualNodes[].{path}"),
-                "the VirtualNodeRef in ListVirtualNodes agrees with the VirtualNodeData the create returned",
+                &format!("{member}[].{path}"),
+                &format!("the {ref_shape} in {list} agrees with the resource the last answer returned"),
                 expected,
                 actual,
             )

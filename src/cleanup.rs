@@ -17,6 +17,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::client::{Client, ClientError, Exchange};
+use crate::model::resources::ResourceKind;
 
 /// Why something could not be created, listed or removed on a target.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,17 @@ pub enum CleanupError {
     About { what: String, source: Box<CleanupError> },
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Several(Vec<CleanupError>),
+}
+
+impl CleanupError {
+    /// Whether the target cannot be worked with at all now (still throttling, the budget spent,
+    /// no answer): further requests of the same clean-up would only wait for the same.
+    pub fn ends_cleanup(&self) -> bool {
+        matches!(
+            self,
+            CleanupError::BudgetEnded { .. } | CleanupError::StillThrottled { .. } | CleanupError::Call { .. }
+        )
+    }
 }
 
 /// The tag key on every mesh the scenarios set up; its value is the run id.
@@ -339,25 +351,66 @@ pub async fn list_all_nodes(client: &Client, mesh: &str) -> Result<Vec<String>, 
     Ok(nodes.iter().filter_map(|n| n["virtualNodeName"].as_str().map(str::to_string)).collect())
 }
 
-/// Deletes every virtual node of a mesh, then the mesh. A mesh already gone is done.
+/// Deletes everything in a mesh, kind by kind in an order the in-use rules allow (see
+/// [`ServiceModel::deletion_order`](crate::model::ServiceModel::deletion_order)), then the mesh.
+/// A mesh already gone is done.
 pub async fn delete_mesh_fully(client: &Client, mesh: &str) -> Result<(), CleanupError> {
     let mut problems = Vec::new();
-    match list_all_nodes(client, mesh).await {
-        Ok(names) => {
-            for name in names {
-                let input = json!({ "meshName": mesh, "virtualNodeName": name });
-                if let Err(problem) = delete_persistently(client, "DeleteVirtualNode", &input).await {
-                    problems
-                        .push(CleanupError::About { what: format!("virtual node {name}"), source: Box::new(problem) });
+    let model = client.model();
+    for kind in model.deletion_order().iter().filter(|k| !k.parents.is_empty()) {
+        let Some(delete) = &kind.delete else { continue };
+        match instances(client, kind, mesh).await {
+            Ok(found) => {
+                for resource in found {
+                    let input: Value =
+                        Value::Object(kind.identifiers().iter().map(|id| (id.clone(), resource[id].clone())).collect());
+                    if let Err(problem) = delete_persistently(client, delete, &input).await {
+                        let name = resource[&kind.name_member].as_str().unwrap_or_default();
+                        let ends = problem.ends_cleanup();
+                        problems.push(CleanupError::About {
+                            what: format!("{} {name}", kind.noun),
+                            source: Box::new(problem),
+                        });
+                        if ends {
+                            return Err(CleanupError::Several(problems));
+                        }
+                    }
                 }
             }
+            Err(problem) if problem.ends_cleanup() => {
+                problems.push(problem);
+                return Err(CleanupError::Several(problems));
+            }
+            Err(problem) => problems.push(problem),
         }
-        Err(problem) => problems.push(problem),
     }
     if let Err(problem) = delete_persistently(client, "DeleteMesh", &json!({ "meshName": mesh })).await {
         problems.push(problem);
     }
     if problems.is_empty() { Ok(()) } else { Err(CleanupError::Several(problems)) }
+}
+
+/// Every resource of a kind in a mesh, as its List entries (which carry every identifier):
+/// the kind's parents are listed level by level from the mesh down.
+async fn instances(client: &Client, kind: &ResourceKind, mesh: &str) -> Result<Vec<Value>, CleanupError> {
+    let model = client.model();
+    let mut under: Vec<Value> = vec![json!({ "meshName": mesh })];
+    for label in kind.parents.iter().skip(1) {
+        let Some(parent) = model.resource_named_by(label) else { return Ok(Vec::new()) };
+        under = list_under(client, &parent, &under).await?;
+    }
+    list_under(client, kind, &under).await
+}
+
+/// The List entries of a kind under each of the given parents.
+async fn list_under(client: &Client, kind: &ResourceKind, parents: &[Value]) -> Result<Vec<Value>, CleanupError> {
+    let (Some(list), Some(member)) = (&kind.list, &kind.list_member) else { return Ok(Vec::new()) };
+    let mut found = Vec::new();
+    for parent in parents {
+        let input: Value = Value::Object(kind.parents.iter().map(|p| (p.clone(), parent[p].clone())).collect());
+        found.extend(list_all(client, list, input, member).await?);
+    }
+    Ok(found)
 }
 
 /// What a sweep found and did.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appmesh_conformance::cleanup;
-use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
+use appmesh_conformance::emulator::{self, AuthConfig, Choices, Deviation, EmulatorConfig, Quotas, RateLimit};
 use appmesh_conformance::model::ServiceModel;
 use appmesh_conformance::report::{Expectations, Report};
 use appmesh_conformance::session::{self, Labels, Session, SessionOptions};
@@ -177,6 +177,15 @@ struct ServeArgs {
     /// Backends per virtual node before LimitExceededException.
     #[arg(long, value_name = "N", default_value_t = Quotas::default().backends_per_virtual_node)]
     backend_quota: usize,
+    /// Any quota of the model's table by its id (repeatable), for example
+    /// `virtual-gateways-per-mesh=5`; --list-deviations prints them with their defaults.
+    #[arg(long, value_name = "ID=N")]
+    quota: Vec<String>,
+    /// Whether a reference the documentation leaves open (a virtual service's provider, a gateway
+    /// route's target) must name an existing resource (`refuse`, NotFoundException, the default)
+    /// or may name one that does not exist (`accept`).
+    #[arg(long, value_name = "WHAT", default_value = "refuse", value_parser = ["refuse", "accept"])]
+    open_references: String,
     /// Throttle above this many requests per second (a token bucket over all operations); excess
     /// requests get 429 TooManyRequestsException. Off by default.
     #[arg(long, value_name = "RPS")]
@@ -544,6 +553,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         for deviation in Deviation::ALL {
             println!("{:<30} {}", deviation.name(), deviation.description());
         }
+        println!("\nquotas (--quota ID=N):");
+        for quota in &model.provenance.quotas {
+            println!("  {:<36} {:>4}  {}", quota.id, quota.value, quota.counts);
+        }
         println!("\nreadings of disputed points (--reading ID=SOURCE; * marks the default):");
         for dispute in &model.provenance.disputes {
             println!("{} ({})", dispute.id, dispute.title);
@@ -572,25 +585,39 @@ async fn serve(args: ServeArgs) -> ExitCode {
     if args.node_quota == 0 || args.mesh_quota == 0 {
         return usage_error("--node-quota and --mesh-quota must be at least 1");
     }
+    let mut quotas = Quotas {
+        meshes_per_account: args.mesh_quota,
+        virtual_nodes_per_mesh: args.node_quota,
+        backends_per_virtual_node: args.backend_quota,
+        ..Quotas::of(&model)
+    };
+    for setting in &args.quota {
+        let parsed = setting.split_once('=').and_then(|(id, n)| Some((id, n.trim().parse::<usize>().ok()?)));
+        let Some((id, value)) = parsed else {
+            return usage_error(format!("--quota {setting:?} is not ID=N with N a whole number"));
+        };
+        if let Err(error) = quotas.set(id.trim(), value, &model) {
+            return usage_error(error);
+        }
+    }
     let config = EmulatorConfig {
         region: args.region.clone(),
         account_id: args.account.clone(),
         deviations: args.deviation.iter().copied().collect(),
-        quotas: Quotas {
-            meshes_per_account: args.mesh_quota,
-            virtual_nodes_per_mesh: args.node_quota,
-            backends_per_virtual_node: args.backend_quota,
-        },
+        quotas,
         rate_limit,
         auth: args
             .verify_sigv4
             .then(|| AuthConfig { access_key_id: args.access_key.clone(), secret_access_key: args.secret_key.clone() }),
         readings,
+        choices: Choices { open_references_must_exist: args.open_references == "refuse" },
     };
     let mut limits = emulator::server::ServerLimits::default();
     if let Some(max) = args.max_connections {
         limits.max_connections = usize::try_from(max).unwrap_or(usize::MAX);
     }
+    let served_model = Arc::clone(&model);
+    let model_quotas: Vec<String> = model.provenance.quotas.iter().map(|q| q.id.clone()).collect();
     let running = match emulator::start_with_limits(model, config.clone(), args.port, limits).await {
         Ok(running) => running,
         Err(error) => {
@@ -603,13 +630,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
         args.region,
         args.account
     );
-    let quotas = config.quotas;
-    say!(
-        "quotas: {} meshes, {} virtual nodes per mesh, {} backends per virtual node",
-        quotas.meshes_per_account,
-        quotas.virtual_nodes_per_mesh,
-        quotas.backends_per_virtual_node
-    );
+    let quotas: Vec<String> =
+        model_quotas.iter().map(|id| format!("{id} {}", config.quotas.limit(id, &served_model))).collect();
+    say!("quotas: {}", quotas.join(", "));
     say!(
         "connections: at most {}; request heads within {} s, bodies within {} s; idle connections closed after {} s",
         limits.max_connections,

@@ -112,7 +112,7 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
         None => {
             // The embedded target checks every signature the harness makes.
             // Every concurrent scenario owns a mesh, so the suite's own target allows many.
-            let quotas = Quotas { meshes_per_account: EMBEDDED_MESH_QUOTA, ..options.emulator.quotas };
+            let quotas = Quotas { meshes_per_account: EMBEDDED_MESH_QUOTA, ..options.emulator.quotas.clone() };
             let config = EmulatorConfig {
                 region: region.clone(),
                 auth: Some(AuthConfig::default()),

@@ -61,6 +61,11 @@ fn scope(deviation: Deviation) -> &'static str {
         ThrottleAsBadRequest => "@throttling",
         QuotaNotEnforced => "@limits",
         SignatureNotChecked => "@auth",
+        UpdateWithoutVersionBump
+        | DeleteRouterWithRoutes
+        | RouteInMissingRouter
+        | WrongGatewayRouteArn
+        | TagsNotBounded => "@lifecycle",
     }
 }
 

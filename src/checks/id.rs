@@ -111,6 +111,10 @@ pub enum CheckId {
     PropertyReadbackTransport,
     /// `cleanup.delete`: a property's clean-up.
     CleanupDelete,
+    /// `lifecycle.gone`: a deleted resource leaves its List and Describe.
+    LifecycleGone,
+    /// `tags.listed`: ListTagsForResource shows what the tag operations left.
+    TagsListed,
 }
 
 impl CheckId {
@@ -174,6 +178,8 @@ impl fmt::Display for CheckId {
             CheckId::PropertyReadbackStatus => f.write_str("readback.status"),
             CheckId::PropertyReadbackTransport => f.write_str("readback.transport"),
             CheckId::CleanupDelete => f.write_str("cleanup.delete"),
+            CheckId::LifecycleGone => f.write_str("lifecycle.gone"),
+            CheckId::TagsListed => f.write_str("tags.listed"),
         }
     }
 }
@@ -211,6 +217,8 @@ impl FromStr for CheckId {
             CheckId::PropertyReadbackStatus,
             CheckId::PropertyReadbackTransport,
             CheckId::CleanupDelete,
+            CheckId::LifecycleGone,
+            CheckId::TagsListed,
         ];
         if let Some(found) = fixed.into_iter().find(|id| id.to_string() == text) {
             return Ok(found);

@@ -59,6 +59,16 @@ pub enum Deviation {
     RejectsMaxName,
     /// Over-strict: 50 tags, the documented maximum, are refused.
     RejectsMaxTags,
+    /// An update leaves `metadata.version` as it was.
+    UpdateWithoutVersionBump,
+    /// A virtual router that still has routes can be deleted.
+    DeleteRouterWithRoutes,
+    /// A route can be created under a virtual router that does not exist.
+    RouteInMissingRouter,
+    /// A gateway route's ARN leaves out its virtual gateway.
+    WrongGatewayRouteArn,
+    /// TagResource lets a resource hold more than 50 tags.
+    TagsNotBounded,
 }
 
 impl Deviation {
@@ -88,6 +98,11 @@ impl Deviation {
         Deviation::RejectsMaxPort,
         Deviation::RejectsMaxName,
         Deviation::RejectsMaxTags,
+        Deviation::UpdateWithoutVersionBump,
+        Deviation::DeleteRouterWithRoutes,
+        Deviation::RouteInMissingRouter,
+        Deviation::WrongGatewayRouteArn,
+        Deviation::TagsNotBounded,
     ];
 
     pub fn name(self) -> &'static str {
@@ -117,6 +132,11 @@ impl Deviation {
             Deviation::RejectsMaxPort => "rejects-max-port",
             Deviation::RejectsMaxName => "rejects-max-name",
             Deviation::RejectsMaxTags => "rejects-max-tags",
+            Deviation::UpdateWithoutVersionBump => "update-without-version-bump",
+            Deviation::DeleteRouterWithRoutes => "delete-router-with-routes",
+            Deviation::RouteInMissingRouter => "route-in-missing-router",
+            Deviation::WrongGatewayRouteArn => "wrong-gateway-route-arn",
+            Deviation::TagsNotBounded => "tags-not-bounded",
         }
     }
 
@@ -148,6 +168,11 @@ impl Deviation {
             Deviation::RejectsMaxPort => "portMapping.port",
             Deviation::RejectsMaxName => "virtualNodeName",
             Deviation::RejectsMaxTags => "tags",
+            Deviation::UpdateWithoutVersionBump => "metadata.version",
+            Deviation::DeleteRouterWithRoutes => "ResourceInUseException",
+            Deviation::RouteInMissingRouter => "NotFoundException",
+            Deviation::WrongGatewayRouteArn => "metadata.arn",
+            Deviation::TagsNotBounded => "TooManyTagsException",
         }
     }
 
@@ -182,6 +207,17 @@ impl Deviation {
             Deviation::RejectsMaxPort => "over-strict: port 65535 (the documented maximum) is refused",
             Deviation::RejectsMaxName => "over-strict: a 255-character name (the documented maximum) is refused",
             Deviation::RejectsMaxTags => "over-strict: 50 tags (the documented maximum) are refused",
+            Deviation::UpdateWithoutVersionBump => "an update keeps the version instead of adding 1",
+            Deviation::DeleteRouterWithRoutes => {
+                "a virtual router with routes can be deleted instead of 409 ResourceInUseException"
+            }
+            Deviation::RouteInMissingRouter => {
+                "a route is created in a virtual router that does not exist instead of 404 NotFoundException"
+            }
+            Deviation::WrongGatewayRouteArn => "a gateway route's ARN leaves out the virtualGateway/{gateway}/ part",
+            Deviation::TagsNotBounded => {
+                "TagResource takes a resource above 50 tags instead of 400 TooManyTagsException"
+            }
         }
     }
 }

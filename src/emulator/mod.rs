@@ -10,6 +10,7 @@
 //! [`validate`]: crate::validate
 
 pub mod deviation;
+mod kinds;
 pub mod readings;
 pub mod server;
 pub mod sigv4;
@@ -45,24 +46,80 @@ pub const DEFAULT_ACCESS_KEY_ID: &str = "AKIDAPPMESHCONFORMANCE";
 /// The secret key `--verify-sigv4` expects unless told otherwise. A test value, not a secret.
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "appmesh-conformance-embedded-secret";
 
-/// Service quotas; the defaults are App Mesh's, from the model's quota table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Service quotas; the defaults are App Mesh's, from the model's quota table. The three the
+/// harness's scenarios set have fields; any other quota of the table is set by its id in
+/// `others` (`serve --quota virtual-gateways-per-mesh=5`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quotas {
     pub meshes_per_account: usize,
     pub virtual_nodes_per_mesh: usize,
     pub backends_per_virtual_node: usize,
+    pub others: BTreeMap<String, usize>,
 }
 
 impl Quotas {
     /// The defaults a model's quota table gives (a quota it lacks is unbounded).
     pub fn of(model: &ServiceModel) -> Quotas {
-        let quota =
-            |id: &str| model.provenance.quota(id).map_or(usize::MAX, |v| usize::try_from(v).unwrap_or(usize::MAX));
         Quotas {
-            meshes_per_account: quota("meshes-per-account"),
-            virtual_nodes_per_mesh: quota("virtual-nodes-per-mesh"),
-            backends_per_virtual_node: quota("backends-per-virtual-node"),
+            meshes_per_account: default_quota(model, "meshes-per-account"),
+            virtual_nodes_per_mesh: default_quota(model, "virtual-nodes-per-mesh"),
+            backends_per_virtual_node: default_quota(model, "backends-per-virtual-node"),
+            others: BTreeMap::new(),
         }
+    }
+
+    /// The limit of a quota of the model's table, by id: as set, or its default.
+    pub fn limit(&self, id: &str, model: &ServiceModel) -> usize {
+        match id {
+            "meshes-per-account" => self.meshes_per_account,
+            "virtual-nodes-per-mesh" => self.virtual_nodes_per_mesh,
+            "backends-per-virtual-node" => self.backends_per_virtual_node,
+            other => self.others.get(other).copied().unwrap_or_else(|| default_quota(model, other)),
+        }
+    }
+
+    /// Sets a quota by id; an id the model's table lacks is refused with the ids it has.
+    pub fn set(&mut self, id: &str, value: usize, model: &ServiceModel) -> Result<(), UnknownQuota> {
+        if model.provenance.quota(id).is_none() {
+            let known = model.provenance.quotas.iter().map(|q| q.id.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(UnknownQuota { id: id.to_string(), known });
+        }
+        match id {
+            "meshes-per-account" => self.meshes_per_account = value,
+            "virtual-nodes-per-mesh" => self.virtual_nodes_per_mesh = value,
+            "backends-per-virtual-node" => self.backends_per_virtual_node = value,
+            other => {
+                self.others.insert(other.to_string(), value);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_quota(model: &ServiceModel, id: &str) -> usize {
+    model.provenance.quota(id).map_or(usize::MAX, |v| usize::try_from(v).unwrap_or(usize::MAX))
+}
+
+/// A quota id that the model's quota table does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown quota `{id}`; the model's quotas are: {known}")]
+pub struct UnknownQuota {
+    pub id: String,
+    pub known: String,
+}
+
+/// The emulator's answers where App Mesh's documentation leaves the behaviour open. The
+/// defaults are the likeliest reading of the evidence (see README, "The emulator's choices").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Choices {
+    /// A reference the documentation leaves open (a virtual service's provider, a gateway
+    /// route's target) must name an existing resource: NotFoundException otherwise.
+    pub open_references_must_exist: bool,
+}
+
+impl Default for Choices {
+    fn default() -> Self {
+        Choices { open_references_must_exist: true }
     }
 }
 
@@ -107,6 +164,7 @@ pub struct EmulatorConfig {
     /// For a disputed point, the source whose reading to follow instead of the model file's
     /// choice (see [`readings`]).
     pub readings: BTreeMap<String, String>,
+    pub choices: Choices,
 }
 
 impl Default for EmulatorConfig {
@@ -119,6 +177,7 @@ impl Default for EmulatorConfig {
             rate_limit: None,
             auth: None,
             readings: BTreeMap::new(),
+            choices: Choices::default(),
         }
     }
 }
@@ -141,6 +200,7 @@ pub enum ErrorCode {
     ResourceInUse,
     ServiceUnavailable,
     TooManyRequests,
+    TooManyTags,
     /// Not in the model: a method and path that address no operation.
     UnknownOperation,
     /// Not in the model: an AWS authentication failure (403), with its code.
@@ -161,6 +221,7 @@ impl ErrorCode {
             ErrorCode::ResourceInUse => "ResourceInUseException",
             ErrorCode::ServiceUnavailable => "ServiceUnavailableException",
             ErrorCode::TooManyRequests => "TooManyRequestsException",
+            ErrorCode::TooManyTags => "TooManyTagsException",
             ErrorCode::UnknownOperation => "UnknownOperationException",
             ErrorCode::Auth(code) => code,
             ErrorCode::Throttling => "ThrottlingException",
@@ -197,6 +258,7 @@ pub struct Emulator {
     model: Arc<ServiceModel>,
     config: EmulatorConfig,
     bucket: Option<throttle::TokenBucket>,
+    kinds: kinds::Kinds,
     store: Mutex<store::Store>,
 }
 
@@ -290,7 +352,8 @@ async fn handle(
 impl Emulator {
     pub fn new(model: Arc<ServiceModel>, config: EmulatorConfig) -> Emulator {
         let bucket = config.rate_limit.map(throttle::TokenBucket::new);
-        Emulator { model, config, bucket, store: Mutex::new(store::Store::default()) }
+        let kinds = kinds::Kinds::new(&model);
+        Emulator { model, config, bucket, kinds, store: Mutex::new(store::Store::default()) }
     }
 
     /// A copy of everything the emulator holds (meshes, nodes, tags, client tokens).
@@ -420,17 +483,14 @@ impl Emulator {
         let output = {
             let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let config = &self.config;
-            let output = match op.name.as_str() {
-                "CreateMesh" => store.create_mesh(config, model, &input),
-                "DescribeMesh" => store.describe_mesh(config, &input),
-                "DeleteMesh" => store.delete_mesh(config, &input),
-                "ListMeshes" => store.list_meshes(model, &input),
-                "CreateVirtualNode" => store.create_virtual_node(config, model, &input),
-                "DescribeVirtualNode" => store.describe_virtual_node(config, &input),
-                "DeleteVirtualNode" => store.delete_virtual_node(config, &input),
-                "ListVirtualNodes" => store.list_virtual_nodes(config, model, &input),
-                "ListTagsForResource" => store.list_tags_for_resource(config, &input),
-                other => {
+            let output = match (op.name.as_str(), self.kinds.of_operation(&op.name)) {
+                ("TagResource" | "UntagResource" | "ListTagsForResource", _) => {
+                    store.tags(config, model, &op.name, &input)
+                }
+                (operation, Some(kind)) => {
+                    store.call(&store::Call { config, model, kinds: &self.kinds, kind, operation, input: &input })
+                }
+                (other, None) => {
                     Err(ApiError::new(ErrorCode::UnknownOperation, format!("the emulator does not implement {other}")))
                 }
             };
@@ -544,6 +604,37 @@ impl Emulator {
 mod tests {
     use super::*;
 
+    /// All 38 operations are served: each is one kind's create, describe, update, delete or list,
+    /// or one of the three tag operations.
+    #[test]
+    fn every_operation_of_the_model_is_served() {
+        let model = ServiceModel::embedded();
+        let kinds = kinds::Kinds::new(&model);
+        let tags = ["TagResource", "UntagResource", "ListTagsForResource"];
+        let unserved: Vec<&String> = model
+            .operations
+            .keys()
+            .filter(|op| kinds.of_operation(op).is_none() && !tags.contains(&op.as_str()))
+            .collect();
+        assert!(unserved.is_empty(), "not served: {unserved:?}");
+        assert_eq!(model.operations.len(), 38);
+    }
+
+    #[test]
+    fn quotas_are_set_by_id_and_default_to_the_model() {
+        let model = ServiceModel::embedded();
+        let mut quotas = Quotas::of(&model);
+        assert_eq!(quotas.limit("virtual-gateways-per-mesh", &model), 3);
+        quotas.set("virtual-gateways-per-mesh", 5, &model).unwrap();
+        quotas.set("meshes-per-account", 2, &model).unwrap();
+        assert_eq!((quotas.limit("virtual-gateways-per-mesh", &model), quotas.meshes_per_account), (5, 2));
+        let unknown = quotas.set("gateways", 1, &model).unwrap_err().to_string();
+        assert!(
+            unknown.starts_with("unknown quota `gateways`; the model's quotas are: meshes-per-account"),
+            "{unknown}"
+        );
+    }
+
     #[test]
     fn every_modelled_error_code_has_its_status_in_the_model() {
         let model = ServiceModel::embedded();
@@ -557,6 +648,7 @@ mod tests {
             ErrorCode::ResourceInUse,
             ErrorCode::ServiceUnavailable,
             ErrorCode::TooManyRequests,
+            ErrorCode::TooManyTags,
         ] {
             assert!(model.error_status(code.as_str()).is_some(), "{}", code.as_str());
         }

@@ -1,5 +1,10 @@
 //! The emulator's state and the semantics of each operation, on already validated inputs.
 //!
+//! One generic store serves every resource kind the model defines ([`Kinds`]): a kind's
+//! collection, parents, ARN, data and summary shapes all come from the model, and its references
+//! and quotas from the model file's provenance. What is specific to one kind is only what App Mesh
+//! documents for it (a virtual node's backends quota) and the deviation modes.
+//!
 //! Every operation runs under one lock and either completes or changes nothing: a rejected
 //! request never leaves a half-created resource or a cached token behind.
 
@@ -9,36 +14,41 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::deviation::Deviation;
+use super::kinds::{Kind, Kinds};
 use super::readings::stored_tags;
 use super::{ApiError, EmulatorConfig, ErrorCode};
 use crate::model::ServiceModel;
+use crate::model::provenance::MustExist;
+use crate::model::resources::strings_at;
 use crate::validate::{normalize, summary_of};
 
-/// A remembered client token: what the first request asked for, and what it created.
+/// A remembered client token: what the first request asked for, and what it answered.
 #[derive(Debug, Clone)]
 struct TokenRecord {
     /// The normalized request, compared with any replay.
     request: Value,
-    mesh_name: String,
-    /// Empty for CreateMesh.
-    virtual_node_name: String,
+    /// The parents' names and the resource's own.
+    path: Vec<String>,
     uid: String,
 }
 
+/// One resource: its data as Describe answers it, and its tags.
 #[derive(Debug, Clone)]
-struct Mesh {
+struct Stored {
     data: Value,
-    nodes: BTreeMap<String, Value>,
-    /// The tags of the mesh, and of each virtual node by name.
-    tags: Value,
-    node_tags: BTreeMap<String, Value>,
+    tags: Vec<Value>,
 }
+
+/// A collection: the resources of one kind under one parent (every mesh of the account, the
+/// virtual nodes of a mesh, the routes of a router), by name.
+type Collection = BTreeMap<String, Stored>;
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct Store {
-    meshes: BTreeMap<String, Mesh>,
+    /// By kind and the parents' names, outermost first.
+    collections: BTreeMap<(String, Vec<String>), Collection>,
     /// Keyed by (operation, client token): tokens are scoped to the account and operation.
-    tokens: HashMap<(&'static str, String), TokenRecord>,
+    tokens: HashMap<(String, String), TokenRecord>,
     /// Counts the requests that changed something; a snapshot whose count matches is the state.
     pub(super) generation: u64,
 }
@@ -59,256 +69,378 @@ fn text<'v>(input: &'v Value, member: &str) -> &'v str {
     input.get(member).and_then(Value::as_str).unwrap_or_default()
 }
 
-impl Store {
-    fn check_owner(config: &EmulatorConfig, input: &Value) -> Result<(), ApiError> {
-        match input.get("meshOwner").and_then(Value::as_str) {
-            Some(owner) if owner != config.account_id => Err(ApiError::new(
+/// One request to one kind, with what every operation needs to hand.
+pub(super) struct Call<'a> {
+    pub config: &'a EmulatorConfig,
+    pub model: &'a ServiceModel,
+    pub kinds: &'a Kinds,
+    pub kind: &'a Kind,
+    pub operation: &'a str,
+    pub input: &'a Value,
+}
+
+impl Call<'_> {
+    /// The parents' names, from the input.
+    fn parents(&self) -> Vec<String> {
+        self.kind.resource.parents.iter().map(|label| text(self.input, label).to_string()).collect()
+    }
+
+    fn name(&self) -> String {
+        text(self.input, &self.kind.resource.name_member).to_string()
+    }
+
+    fn token(&self) -> Option<String> {
+        self.input.get("clientToken").and_then(Value::as_str).map(str::to_string)
+    }
+
+    fn has(&self, deviation: Deviation) -> bool {
+        self.config.has(deviation)
+    }
+
+    /// A deviation that applies to one kind only.
+    fn has_for(&self, deviation: Deviation, kind: &str) -> bool {
+        self.config.has(deviation) && self.kind.resource.name == kind
+    }
+
+    /// The answer's one member holding `data` (`{"virtualNode": ...}`).
+    fn answer(&self, data: Value) -> Value {
+        json!({ self.kind.output_member.as_str(): data })
+    }
+
+    fn not_found(&self, kind: &Kind, parents: &[String], name: &str) -> ApiError {
+        if kind.resource.parents.is_empty() && self.has(Deviation::UnknownMeshBadRequest) {
+            return ApiError::new(ErrorCode::BadRequest, format!("{} {name} is not valid", kind.resource.noun));
+        }
+        let within = match parents.last() {
+            Some(parent) => format!(" in {} {parent}", self.kinds.parent_noun(kind)),
+            None => String::new(),
+        };
+        ApiError::new(ErrorCode::NotFound, format!("{} {name} does not exist{within}", kind.resource.noun))
+    }
+
+    /// A `meshOwner` other than this account names a mesh not shared with it.
+    fn check_owner(&self) -> Result<(), ApiError> {
+        match self.input.get("meshOwner").and_then(Value::as_str) {
+            Some(owner) if owner != self.config.account_id => Err(ApiError::new(
                 ErrorCode::Forbidden,
-                format!("mesh owner {owner} has not shared this mesh with account {}", config.account_id),
+                format!("mesh owner {owner} has not shared this mesh with account {}", self.config.account_id),
             )),
             _ => Ok(()),
         }
     }
+}
 
-    fn mesh_not_found(config: &EmulatorConfig, mesh_name: &str) -> ApiError {
-        if config.has(Deviation::UnknownMeshBadRequest) {
-            ApiError::new(ErrorCode::BadRequest, format!("mesh {mesh_name} is not valid"))
+impl Store {
+    /// Answers one operation on a resource kind.
+    pub(super) fn call(&mut self, call: &Call) -> Result<Value, ApiError> {
+        call.check_owner()?;
+        let resource = &call.kind.resource;
+        let op = Some(call.operation);
+        if resource.create.as_deref() == op {
+            self.create(call)
+        } else if resource.update.as_deref() == op {
+            self.update(call)
+        } else if resource.delete.as_deref() == op {
+            self.delete(call)
+        } else if resource.list.as_deref() == op {
+            self.list(call)
         } else {
-            ApiError::new(ErrorCode::NotFound, format!("mesh {mesh_name} does not exist"))
+            self.describe(call)
         }
     }
 
-    fn metadata(config: &EmulatorConfig, arn: String, now: f64) -> Value {
-        json!({
-            "arn": arn,
-            "createdAt": now,
-            "lastUpdatedAt": now,
-            "meshOwner": config.account_id,
-            "resourceOwner": config.account_id,
-            "uid": random_id(),
-            "version": 1,
-        })
-    }
-
-    pub(super) fn create_mesh(
-        &mut self,
-        config: &EmulatorConfig,
-        model: &ServiceModel,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        let mesh_name = text(input, "meshName").to_string();
-        let request = json!({
-            "meshName": mesh_name,
-            "spec": normalize(model, "MeshSpec", input.get("spec").unwrap_or(&json!({}))),
-            "tags": stored_tags(normalize(model, "TagList", input.get("tags").unwrap_or(&json!([])))),
-        });
-        let token = input.get("clientToken").and_then(Value::as_str).map(str::to_string);
-        if let Some(replayed) = self.replay(config, "CreateMesh", token.as_deref(), &request)?
-            && let Some(mesh) =
-                self.meshes.get(&replayed.mesh_name).filter(|m| m.data["metadata"]["uid"] == replayed.uid.as_str())
-        {
-            return Ok(json!({ "mesh": mesh.data }));
+    /// Every parent named by the input exists, outermost first: the first missing is NotFound.
+    fn check_parents(&self, call: &Call, parents: &[String]) -> Result<(), ApiError> {
+        if call.has_for(Deviation::RouteInMissingRouter, "Route") {
+            return Ok(());
         }
-        if self.meshes.contains_key(&mesh_name) {
-            return Err(ApiError::new(ErrorCode::Conflict, format!("mesh {mesh_name} already exists")));
-        }
-        let quota = config.quotas.meshes_per_account;
-        if self.meshes.len() >= quota {
-            return Err(ApiError::new(
-                ErrorCode::LimitExceeded,
-                format!("the account already has {quota} meshes, its quota; delete a mesh first"),
-            ));
-        }
-        let arn = format!("arn:aws:appmesh:{}:{}:mesh/{mesh_name}", config.region, config.account_id);
-        // The spec as sent: App Mesh invents no member (`{}` stays `{}`, although the documented
-        // default egress filter is DROP_ALL).
-        let spec = request["spec"].clone();
-        let data = json!({
-            "meshName": mesh_name,
-            "metadata": Self::metadata(config, arn, now_epoch_seconds()),
-            "spec": spec,
-            "status": {"status": "ACTIVE"},
-        });
-        let tags = request["tags"].clone();
-        self.remember("CreateMesh", token, request, &mesh_name, "", &data);
-        self.meshes
-            .insert(mesh_name, Mesh { data: data.clone(), nodes: BTreeMap::new(), tags, node_tags: BTreeMap::new() });
-        Ok(json!({ "mesh": data }))
-    }
-
-    pub(super) fn describe_mesh(&self, config: &EmulatorConfig, input: &Value) -> Result<Value, ApiError> {
-        Self::check_owner(config, input)?;
-        let mesh_name = text(input, "meshName");
-        let mesh = self.meshes.get(mesh_name).ok_or_else(|| Self::mesh_not_found(config, mesh_name))?;
-        Ok(json!({ "mesh": mesh.data }))
-    }
-
-    pub(super) fn delete_mesh(&mut self, config: &EmulatorConfig, input: &Value) -> Result<Value, ApiError> {
-        let mesh_name = text(input, "meshName");
-        let mesh = self.meshes.get(mesh_name).ok_or_else(|| Self::mesh_not_found(config, mesh_name))?;
-        if !mesh.nodes.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::ResourceInUse,
-                format!("mesh {mesh_name} still has {} virtual nodes; delete them first", mesh.nodes.len()),
-            ));
-        }
-        let mut data = self.meshes.remove(mesh_name).map(|m| m.data).unwrap_or_default();
-        data["status"]["status"] = json!("DELETED");
-        Ok(json!({ "mesh": data }))
-    }
-
-    pub(super) fn list_meshes(&self, model: &ServiceModel, input: &Value) -> Result<Value, ApiError> {
-        let page = page_after(&self.meshes, input)?;
-        let refs: Vec<Value> = page.items.iter().map(|mesh| summary_of(model, "MeshRef", &mesh.data)).collect();
-        let mut output = json!({ "meshes": refs });
-        if let Some(token) = page.next_token {
-            output["nextToken"] = json!(token);
-        }
-        Ok(output)
-    }
-
-    pub(super) fn create_virtual_node(
-        &mut self,
-        config: &EmulatorConfig,
-        model: &ServiceModel,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        Self::check_owner(config, input)?;
-        let mesh_name = text(input, "meshName").to_string();
-        let node_name = text(input, "virtualNodeName").to_string();
-        let spec = normalize(model, "VirtualNodeSpec", &input["spec"]);
-        let request = json!({
-            "meshName": mesh_name,
-            "meshOwner": input.get("meshOwner").cloned().unwrap_or(Value::Null),
-            "virtualNodeName": node_name,
-            "spec": spec,
-            "tags": stored_tags(normalize(model, "TagList", input.get("tags").unwrap_or(&json!([])))),
-        });
-        let token = input.get("clientToken").and_then(Value::as_str).map(str::to_string);
-        let replayed = self.replay(config, "CreateVirtualNode", token.as_deref(), &request)?;
-        let mesh = self.meshes.get_mut(&mesh_name).ok_or_else(|| Self::mesh_not_found(config, &mesh_name))?;
-        if let Some(replayed) = replayed
-            && let Some(node) =
-                mesh.nodes.get(&replayed.virtual_node_name).filter(|n| n["metadata"]["uid"] == replayed.uid.as_str())
-        {
-            let mut node = node.clone();
-            if config.has(Deviation::NewUidOnReplay) {
-                node["metadata"]["uid"] = json!(random_id());
+        for (depth, label) in call.kind.resource.parents.iter().enumerate() {
+            let parent = call.kinds.named_by(label).expect("every parent label names a kind (Kinds::new checks)");
+            let name = &parents[depth];
+            if self.get(&parent.resource.name, &parents[..depth], name).is_none() {
+                return Err(call.not_found(parent, &parents[..depth], name));
             }
-            return Ok(json!({ "virtualNode": node }));
         }
-        if let Some(existing) = mesh.nodes.get(&node_name) {
-            if config.has(Deviation::DuplicateNameAccepted) {
-                return Ok(json!({ "virtualNode": existing }));
+        Ok(())
+    }
+
+    fn get(&self, kind: &str, parents: &[String], name: &str) -> Option<&Stored> {
+        self.collections.get(&(kind.to_string(), parents.to_vec()))?.get(name)
+    }
+
+    fn collection(&self, kind: &str, parents: &[String]) -> Option<&Collection> {
+        self.collections.get(&(kind.to_string(), parents.to_vec()))
+    }
+
+    /// The resource the input names, after its parents.
+    fn existing(&self, call: &Call) -> Result<(Vec<String>, String), ApiError> {
+        let (parents, name) = (call.parents(), call.name());
+        self.check_parents(call, &parents)?;
+        if self.get(&call.kind.resource.name, &parents, &name).is_none() {
+            return Err(call.not_found(call.kind, &parents, &name));
+        }
+        Ok((parents, name))
+    }
+
+    fn create(&mut self, call: &Call) -> Result<Value, ApiError> {
+        let (parents, name) = (call.parents(), call.name());
+        let kind_name = call.kind.resource.name.clone();
+        let spec = call.kind.normalized_spec(call.model, call.input);
+        let mut request = self.request_of(call, &spec);
+        request["tags"] = stored_tags(normalize(call.model, "TagList", call.input.get("tags").unwrap_or(&json!([]))));
+        let token = call.token();
+        let replayed = self.replay(call, token.as_deref(), &request)?;
+        self.check_parents(call, &parents)?;
+        if let Some(record) = replayed
+            && let Some(found) =
+                self.by_path(&kind_name, &record.path).filter(|s| s.data["metadata"]["uid"] == *record.uid)
+        {
+            let mut data = found.data.clone();
+            if call.has_for(Deviation::NewUidOnReplay, "VirtualNode") {
+                data["metadata"]["uid"] = json!(random_id());
+            }
+            return Ok(call.answer(data));
+        }
+        if let Some(existing) = self.get(&kind_name, &parents, &name) {
+            if call.has_for(Deviation::DuplicateNameAccepted, "VirtualNode") {
+                return Ok(call.answer(existing.data.clone()));
             }
             return Err(ApiError::new(
                 ErrorCode::Conflict,
-                format!("virtual node {node_name} already exists in mesh {mesh_name}"),
+                format!("{} {name} already exists", call.kind.resource.noun),
             ));
         }
-        let quota = config.quotas.virtual_nodes_per_mesh;
-        if mesh.nodes.len() >= quota && !config.has(Deviation::QuotaNotEnforced) {
-            return Err(ApiError::new(
-                ErrorCode::LimitExceeded,
-                format!("mesh {mesh_name} already has {quota} virtual nodes, its quota; delete one first"),
-            ));
-        }
-        let backends = spec["backends"].as_array().map_or(0, Vec::len);
-        let backend_quota = config.quotas.backends_per_virtual_node;
-        if backends > backend_quota {
-            return Err(ApiError::new(
-                ErrorCode::LimitExceeded,
-                format!("{backends} backends exceed the quota of {backend_quota} backends per virtual node"),
-            ));
-        }
-        let arn =
-            format!("arn:aws:appmesh:{}:{}:mesh/{mesh_name}/virtualNode/{node_name}", config.region, config.account_id);
-        let data = json!({
-            "meshName": mesh_name,
-            "metadata": Self::metadata(config, arn, now_epoch_seconds()),
-            "spec": spec,
-            "status": {"status": "ACTIVE"},
-            "virtualNodeName": node_name,
+        self.check_quota(call, &parents)?;
+        self.check_spec(call, &parents, &spec)?;
+        let now = now_epoch_seconds();
+        let arn = call.kinds.arn(call.config, call.kind, &parents, &name, call.has(Deviation::WrongGatewayRouteArn));
+        let metadata = json!({
+            "arn": arn,
+            "createdAt": now,
+            "lastUpdatedAt": now,
+            "meshOwner": call.config.account_id,
+            "resourceOwner": call.config.account_id,
+            "uid": random_id(),
+            "version": 1,
         });
-        mesh.nodes.insert(node_name.clone(), data.clone());
-        mesh.node_tags.insert(node_name.clone(), request["tags"].clone());
-        self.remember("CreateVirtualNode", token, request, &mesh_name, &node_name, &data);
-        Ok(json!({ "virtualNode": data }))
+        let data = call.kind.data(call.model, call.input, metadata, spec, "ACTIVE");
+        let tags = request["tags"].as_array().cloned().unwrap_or_default();
+        let mut path = parents.clone();
+        path.push(name.clone());
+        self.remember(call, token, request, path, &data);
+        self.collections.entry((kind_name, parents)).or_default().insert(name, Stored { data: data.clone(), tags });
+        Ok(call.answer(data))
     }
 
-    pub(super) fn describe_virtual_node(&self, config: &EmulatorConfig, input: &Value) -> Result<Value, ApiError> {
-        Self::check_owner(config, input)?;
-        let (mesh_name, node_name) = (text(input, "meshName"), text(input, "virtualNodeName"));
-        let mesh = self.meshes.get(mesh_name).ok_or_else(|| Self::mesh_not_found(config, mesh_name))?;
-        let node = mesh.nodes.get(node_name).ok_or_else(|| {
-            ApiError::new(ErrorCode::NotFound, format!("virtual node {node_name} does not exist in mesh {mesh_name}"))
-        })?;
-        let mut node = node.clone();
-        if config.has(Deviation::ReadbackDiffers) {
-            node["metadata"]["uid"] = json!(random_id());
+    fn update(&mut self, call: &Call) -> Result<Value, ApiError> {
+        let spec = call.kind.normalized_spec(call.model, call.input);
+        let request = self.request_of(call, &spec);
+        let token = call.token();
+        let replayed = self.replay(call, token.as_deref(), &request)?;
+        let (parents, name) = self.existing(call)?;
+        let kind_name = call.kind.resource.name.clone();
+        if let Some(record) = replayed
+            && let Some(found) =
+                self.by_path(&kind_name, &record.path).filter(|s| s.data["metadata"]["uid"] == *record.uid)
+        {
+            return Ok(call.answer(found.data.clone()));
         }
-        Ok(json!({ "virtualNode": node }))
+        self.check_spec(call, &parents, &spec)?;
+        let bump = !call.has(Deviation::UpdateWithoutVersionBump);
+        let stored = self.get_mut(&kind_name, &parents, &name);
+        let metadata = &mut stored.data["metadata"];
+        if bump {
+            metadata["version"] = json!(metadata["version"].as_i64().unwrap_or(1) + 1);
+        }
+        metadata["lastUpdatedAt"] = json!(later_than(metadata["lastUpdatedAt"].as_f64()));
+        stored.data["spec"] = spec;
+        let data = stored.data.clone();
+        let mut path = parents;
+        path.push(name);
+        self.remember(call, token, request, path, &data);
+        Ok(call.answer(data))
     }
 
-    pub(super) fn delete_virtual_node(&mut self, config: &EmulatorConfig, input: &Value) -> Result<Value, ApiError> {
-        Self::check_owner(config, input)?;
-        let (mesh_name, node_name) = (text(input, "meshName"), text(input, "virtualNodeName"));
-        let mesh = self.meshes.get_mut(mesh_name).ok_or_else(|| Self::mesh_not_found(config, mesh_name))?;
-        let mut node = mesh.nodes.remove(node_name).ok_or_else(|| {
-            ApiError::new(ErrorCode::NotFound, format!("virtual node {node_name} does not exist in mesh {mesh_name}"))
-        })?;
-        mesh.node_tags.remove(node_name);
-        node["status"]["status"] = json!("DELETED");
-        Ok(json!({ "virtualNode": node }))
+    fn delete(&mut self, call: &Call) -> Result<Value, ApiError> {
+        let (parents, name) = self.existing(call)?;
+        let kind_name = call.kind.resource.name.clone();
+        let mut path = parents.clone();
+        path.push(name.clone());
+        // Children first: a mesh with resources, a router with routes, a gateway with gateway routes.
+        for child in call.kinds.children_of(call.kind) {
+            if call.has(Deviation::DeleteRouterWithRoutes) && kind_name == "VirtualRouter" {
+                continue;
+            }
+            if let Some(collection) = self.collection(&child.resource.name, &path).filter(|c| !c.is_empty()) {
+                return Err(ApiError::new(
+                    ErrorCode::ResourceInUse,
+                    format!(
+                        "{} {name} still has {} {}(s); delete them first",
+                        call.kind.resource.noun,
+                        collection.len(),
+                        child.resource.noun
+                    ),
+                ));
+            }
+        }
+        if let Some(user) = self.referrer_of(call, &parents, &name) {
+            return Err(ApiError::new(
+                ErrorCode::ResourceInUse,
+                format!("{} {name} cannot be deleted: {user} refers to it", call.kind.resource.noun),
+            ));
+        }
+        let collection = self.collections.get_mut(&(kind_name.clone(), parents.clone())).expect("it exists");
+        let mut data = collection.remove(&name).expect("it exists").data;
+        // What would be the children's collections go with it (they are empty by now).
+        self.collections.retain(|(_, owner), _| !owner.starts_with(&path));
+        let metadata = &mut data["metadata"];
+        // App Mesh's examples: a child's delete answer has the next version, a mesh's keeps its own.
+        if !call.kind.resource.parents.is_empty() {
+            metadata["version"] = json!(metadata["version"].as_i64().unwrap_or(1) + 1);
+        }
+        metadata["lastUpdatedAt"] = json!(later_than(metadata["lastUpdatedAt"].as_f64()));
+        data["status"]["status"] = json!("DELETED");
+        Ok(call.answer(data))
     }
 
-    pub(super) fn list_virtual_nodes(
-        &self,
-        config: &EmulatorConfig,
-        model: &ServiceModel,
-        input: &Value,
-    ) -> Result<Value, ApiError> {
-        Self::check_owner(config, input)?;
-        let mesh_name = text(input, "meshName");
-        let mesh = self.meshes.get(mesh_name).ok_or_else(|| Self::mesh_not_found(config, mesh_name))?;
-        let page = page_after(&mesh.nodes, input)?;
-        let refs: Vec<Value> = page.items.iter().map(|node| summary_of(model, "VirtualNodeRef", node)).collect();
-        let mut output = json!({ "virtualNodes": refs });
+    fn describe(&self, call: &Call) -> Result<Value, ApiError> {
+        let (parents, name) = self.existing(call)?;
+        let mut data = self.get(&call.kind.resource.name, &parents, &name).expect("it exists").data.clone();
+        if call.has_for(Deviation::ReadbackDiffers, "VirtualNode") {
+            data["metadata"]["uid"] = json!(random_id());
+        }
+        Ok(call.answer(data))
+    }
+
+    fn list(&self, call: &Call) -> Result<Value, ApiError> {
+        let parents = call.parents();
+        self.check_parents(call, &parents)?;
+        let empty = Collection::new();
+        let collection = self.collection(&call.kind.resource.name, &parents).unwrap_or(&empty);
+        let page = page_after(collection, call.input)?;
+        let ref_shape = call.kind.resource.ref_shape.as_deref().unwrap_or_default();
+        let refs: Vec<Value> =
+            page.items.iter().map(|stored| summary_of(call.model, ref_shape, &stored.data)).collect();
+        let member = call.kind.resource.list_member.as_deref().unwrap_or_default();
+        let mut output = json!({ member: refs });
         if let Some(token) = page.next_token {
             output["nextToken"] = json!(token);
         }
         Ok(output)
     }
 
-    /// The tags of a mesh or virtual node of this account and region, by ARN (one page: a
-    /// resource holds at most 50 tags, the largest page).
-    pub(super) fn list_tags_for_resource(&self, config: &EmulatorConfig, input: &Value) -> Result<Value, ApiError> {
-        let arn = text(input, "resourceArn");
-        let prefix = format!("arn:aws:appmesh:{}:{}:mesh/", config.region, config.account_id);
-        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no resource has the ARN {arn}"));
-        let path = arn.strip_prefix(&prefix).ok_or_else(not_found)?;
-        let tags = match path.split_once("/virtualNode/") {
-            None => self.meshes.get(path).map(|mesh| &mesh.tags),
-            Some((mesh, node)) => self.meshes.get(mesh).and_then(|mesh| mesh.node_tags.get(node)),
+    /// What a replay of the request must match: the resource's identifiers, the owner and the
+    /// normalized spec (tags are added by creates).
+    fn request_of(&self, call: &Call, spec: &Value) -> Value {
+        let mut request =
+            json!({ "spec": spec, "meshOwner": call.input.get("meshOwner").cloned().unwrap_or(Value::Null) });
+        for member in call.kind.resource.identifiers() {
+            request[member.as_str()] = json!(text(call.input, &member));
         }
-        .ok_or_else(not_found)?;
-        Ok(json!({ "tags": tags }))
+        request
+    }
+
+    fn by_path(&self, kind: &str, path: &[String]) -> Option<&Stored> {
+        let (name, parents) = path.split_last()?;
+        self.get(kind, parents, name)
+    }
+
+    fn get_mut(&mut self, kind: &str, parents: &[String], name: &str) -> &mut Stored {
+        self.collections
+            .get_mut(&(kind.to_string(), parents.to_vec()))
+            .and_then(|c| c.get_mut(name))
+            .expect("the caller checked that it exists")
+    }
+
+    /// The quota on the kind within its parent (or the account).
+    fn check_quota(&self, call: &Call, parents: &[String]) -> Result<(), ApiError> {
+        let Some(quota) = call.model.provenance.quota_on(&call.kind.resource.name) else { return Ok(()) };
+        if call.has_for(Deviation::QuotaNotEnforced, "VirtualNode") {
+            return Ok(());
+        }
+        let limit = call.config.quotas.limit(&quota.id, call.model);
+        let held = self.collection(&call.kind.resource.name, parents).map_or(0, BTreeMap::len);
+        if held >= limit {
+            return Err(ApiError::new(
+                ErrorCode::LimitExceeded,
+                format!("{} {limit} {}, the quota {}; delete one first", quota_holder(parents), quota.counts, quota.id),
+            ));
+        }
+        Ok(())
+    }
+
+    /// What a create or update's spec must satisfy beyond its shape: the backends quota, and
+    /// that the resources it names exist where App Mesh requires it.
+    fn check_spec(&self, call: &Call, parents: &[String], spec: &Value) -> Result<(), ApiError> {
+        if call.kind.resource.name == "VirtualNode" {
+            let backends = spec["backends"].as_array().map_or(0, Vec::len);
+            let quota = call.config.quotas.limit("backends-per-virtual-node", call.model);
+            if backends > quota {
+                return Err(ApiError::new(
+                    ErrorCode::LimitExceeded,
+                    format!("{backends} backends exceed the quota of {quota} backends per virtual node"),
+                ));
+            }
+        }
+        let mesh = &parents[..1.min(parents.len())];
+        let input = json!({ "spec": spec });
+        for reference in call.model.provenance.references_from(&call.kind.resource.name) {
+            let checked = match reference.must_exist {
+                MustExist::Yes => true,
+                MustExist::No => false,
+                MustExist::Open => call.config.choices.open_references_must_exist,
+            };
+            if !checked {
+                continue;
+            }
+            let Some(target) = call.kinds.get(&reference.to) else { continue };
+            for named in strings_at(&input, &reference.member) {
+                if self.get(&reference.to, mesh, named).is_none() {
+                    return Err(ApiError::new(
+                        ErrorCode::NotFound,
+                        format!(
+                            "{} names {} {named}, which does not exist in the mesh",
+                            reference.member, target.resource.noun
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A resource of the mesh whose spec names this one where that blocks its deletion.
+    fn referrer_of(&self, call: &Call, parents: &[String], name: &str) -> Option<String> {
+        let mesh = parents.first().map_or(name, String::as_str);
+        for reference in call.model.provenance.references_blocking(&call.kind.resource.name) {
+            if call.has(Deviation::DeleteRouterWithRoutes) && call.kind.resource.name == "VirtualRouter" {
+                continue;
+            }
+            let referrers = self
+                .collections
+                .iter()
+                .filter(|((kind, owner), _)| kind == &reference.from && owner.first().map(String::as_str) == Some(mesh))
+                .flat_map(|(_, collection)| collection.iter());
+            for (referrer, stored) in referrers {
+                let spec = json!({ "spec": stored.data["spec"] });
+                if strings_at(&spec, &reference.member).contains(&name) {
+                    let noun =
+                        call.kinds.get(&reference.from).map_or(reference.from.as_str(), |k| k.resource.noun.as_str());
+                    return Some(format!("{noun} {referrer} ({})", reference.member));
+                }
+            }
+        }
+        None
     }
 
     /// For a replayed token: `Ok(Some(record))` when the request is the same, a 409 when it differs,
     /// `Ok(None)` when the token is new or absent.
-    fn replay(
-        &self,
-        config: &EmulatorConfig,
-        operation: &'static str,
-        token: Option<&str>,
-        request: &Value,
-    ) -> Result<Option<TokenRecord>, ApiError> {
+    fn replay(&self, call: &Call, token: Option<&str>, request: &Value) -> Result<Option<TokenRecord>, ApiError> {
         let Some(token) = token else { return Ok(None) };
-        match self.tokens.get(&(operation, token.to_string())) {
+        match self.tokens.get(&(call.operation.to_string(), token.to_string())) {
             None => Ok(None),
             Some(record) if &record.request == request => Ok(Some(record.clone())),
-            Some(record) if config.has(Deviation::ReusedTokenDifferentRequestAccepted) => Ok(Some(record.clone())),
+            Some(record) if call.has(Deviation::ReusedTokenDifferentRequestAccepted) => Ok(Some(record.clone())),
             Some(_) => Err(ApiError::new(
                 ErrorCode::Conflict,
                 format!("client token {token} was already used with a different request; use a new client token"),
@@ -316,25 +448,90 @@ impl Store {
         }
     }
 
-    fn remember(
-        &mut self,
-        operation: &'static str,
-        token: Option<String>,
-        request: Value,
-        mesh_name: &str,
-        node_name: &str,
-        data: &Value,
-    ) {
+    fn remember(&mut self, call: &Call, token: Option<String>, request: Value, path: Vec<String>, data: &Value) {
         if let Some(token) = token {
             let uid = data["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-            let record = TokenRecord {
-                request,
-                mesh_name: mesh_name.to_string(),
-                virtual_node_name: node_name.to_string(),
-                uid,
-            };
-            self.tokens.insert((operation, token), record);
+            self.tokens.insert((call.operation.to_string(), token), TokenRecord { request, path, uid });
         }
+    }
+
+    /// The resource an ARN names, for the tag operations.
+    fn by_arn(&mut self, arn: &str) -> Option<&mut Stored> {
+        self.collections.values_mut().flat_map(|c| c.values_mut()).find(|s| s.data["metadata"]["arn"] == arn)
+    }
+
+    /// TagResource, UntagResource and ListTagsForResource.
+    pub(super) fn tags(
+        &mut self,
+        config: &EmulatorConfig,
+        model: &ServiceModel,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value, ApiError> {
+        let arn = text(input, "resourceArn");
+        let not_found = || ApiError::new(ErrorCode::NotFound, format!("no resource has the ARN {arn}"));
+        let stored = self.by_arn(arn).ok_or_else(not_found)?;
+        match operation {
+            "TagResource" => {
+                let added = stored_tags(normalize(model, "TagList", input.get("tags").unwrap_or(&json!([]))));
+                let mut tags = stored.tags.clone();
+                for tag in added.as_array().into_iter().flatten() {
+                    match tags.iter_mut().find(|t| t["key"] == tag["key"]) {
+                        Some(existing) => *existing = tag.clone(),
+                        None => tags.push(tag.clone()),
+                    }
+                }
+                let quota = config.quotas.limit("tags-per-resource", model);
+                if tags.len() > quota && !config.has(Deviation::TagsNotBounded) {
+                    return Err(ApiError::new(
+                        ErrorCode::TooManyTags,
+                        format!(
+                            "the resource would have {} tags, above the quota of {quota}; none was added",
+                            tags.len()
+                        ),
+                    ));
+                }
+                stored.tags = tags;
+                Ok(json!({}))
+            }
+            "UntagResource" => {
+                let keys: Vec<&Value> = input["tagKeys"].as_array().into_iter().flatten().collect();
+                stored.tags.retain(|tag| !keys.contains(&&tag["key"]));
+                Ok(json!({}))
+            }
+            _ => {
+                let tags: Collection = stored
+                    .tags
+                    .iter()
+                    .enumerate()
+                    .map(|(index, tag)| (format!("{index:08}"), Stored { data: tag.clone(), tags: Vec::new() }))
+                    .collect();
+                let page = page_after(&tags, input)?;
+                let mut output = json!({ "tags": page.items.iter().map(|s| s.data.clone()).collect::<Vec<_>>() });
+                if let Some(token) = page.next_token {
+                    output["nextToken"] = json!(token);
+                }
+                Ok(output)
+            }
+        }
+    }
+}
+
+/// A timestamp after `previous`, at millisecond precision: two changes in one millisecond still
+/// move `lastUpdatedAt` forward.
+fn later_than(previous: Option<f64>) -> f64 {
+    let now = now_epoch_seconds();
+    match previous {
+        Some(previous) if now <= previous => previous + 0.001,
+        _ => now,
+    }
+}
+
+/// Who holds a collection, for a quota's message.
+fn quota_holder(parents: &[String]) -> String {
+    match parents.last() {
+        Some(parent) => format!("{parent} already holds"),
+        None => "the account already holds".to_string(),
     }
 }
 
@@ -391,5 +588,12 @@ mod tests {
         for forged in ["x", "v1.zz", "v1.abc", "v2.61"] {
             assert_eq!(decode_next_token(forged), None, "{forged}");
         }
+    }
+
+    #[test]
+    fn a_later_timestamp_always_moves_forward() {
+        let now = now_epoch_seconds();
+        assert!(later_than(Some(now + 10.0)) > now + 10.0);
+        assert!(later_than(None) >= now);
     }
 }

@@ -76,7 +76,45 @@ pub struct Quota {
     pub quota_code: Option<String>,
     /// What it counts, in words.
     pub counts: String,
+    /// The resource kind it counts (`VirtualNode`), when it counts resources.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// The kind whose children it counts (`Mesh`); none for an account-wide quota.
+    #[serde(default)]
+    pub within: Option<String>,
     pub source: String,
+}
+
+/// Whether the resource a reference names must exist when the request is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MustExist {
+    /// Documented: a missing one is NotFoundException.
+    Yes,
+    /// Documented: a missing one is accepted.
+    No,
+    /// Not documented: an emulator option chooses, the harness reports what a target does.
+    Open,
+}
+
+/// A member of one resource's spec that names another resource of the same mesh: a route's
+/// weighted target names a virtual node. The emulator checks it on create and update, and
+/// refuses to delete what is named where the reference blocks deletes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Reference {
+    /// The kind whose spec holds the name (`Route`).
+    pub from: String,
+    /// The member's path from the input: `spec.httpRoute.action.weightedTargets[].virtualNode`.
+    pub member: String,
+    /// The kind it names (`VirtualNode`).
+    pub to: String,
+    pub must_exist: MustExist,
+    /// Deleting the named resource is ResourceInUseException while the reference stands.
+    pub blocks_delete: bool,
+    pub source: String,
+    /// What the source says, in words.
+    pub says: String,
 }
 
 /// What a request gets: success, or an error code.
@@ -188,11 +226,13 @@ pub struct Provenance {
     pub quotas: Vec<Quota>,
     #[serde(default)]
     pub disputes: Vec<Dispute>,
+    #[serde(default)]
+    pub references: Vec<Reference>,
 }
 
 impl Provenance {
     pub fn is_empty(&self) -> bool {
-        self.sources.is_empty() && self.quotas.is_empty() && self.disputes.is_empty()
+        self.sources.is_empty() && self.quotas.is_empty() && self.disputes.is_empty() && self.references.is_empty()
     }
 
     pub fn source(&self, id: &str) -> Option<&Source> {
@@ -202,6 +242,21 @@ impl Provenance {
     /// A quota's default value.
     pub fn quota(&self, id: &str) -> Option<u64> {
         self.quotas.iter().find(|q| q.id == id).map(|q| q.value)
+    }
+
+    /// The quota on how many of a kind one parent (or the account) holds.
+    pub fn quota_on(&self, resource: &str) -> Option<&Quota> {
+        self.quotas.iter().find(|q| q.resource.as_deref() == Some(resource))
+    }
+
+    /// The references a kind's spec holds.
+    pub fn references_from<'p>(&'p self, kind: &'p str) -> impl Iterator<Item = &'p Reference> + 'p {
+        self.references.iter().filter(move |r| r.from == kind)
+    }
+
+    /// The references that name a kind and block its deletion.
+    pub fn references_blocking<'p>(&'p self, kind: &'p str) -> impl Iterator<Item = &'p Reference> + 'p {
+        self.references.iter().filter(move |r| r.to == kind && r.blocks_delete)
     }
 
     pub fn dispute(&self, id: &str) -> Option<&Dispute> {
@@ -225,6 +280,9 @@ impl Provenance {
         };
         for quota in &self.quotas {
             known(&quota.source, format!("quota `{}`", quota.id))?;
+        }
+        for reference in &self.references {
+            known(&reference.source, format!("the reference at {}.{}", reference.from, reference.member))?;
         }
         for dispute in &self.disputes {
             let id = || dispute.id.clone();

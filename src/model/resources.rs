@@ -5,6 +5,8 @@
 //! it. Every label before the last names a parent, itself a kind. Nothing here knows a resource
 //! by name: a new kind in the model is a new entry.
 
+use serde_json::Value;
+
 use super::{Location, ServiceModel, ShapeKind};
 
 /// One kind of resource (mesh, virtual node, route, ...).
@@ -28,6 +30,8 @@ pub struct ResourceKind {
     pub delete: Option<String>,
     /// The member of the List output that holds the items: `virtualNodes`.
     pub list_member: Option<String>,
+    /// The shape of one item of that list: `VirtualNodeRef`.
+    pub ref_shape: Option<String>,
 }
 
 impl ResourceKind {
@@ -48,6 +52,26 @@ pub fn labels(uri: &str) -> Vec<String> {
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|label| label.trim_end_matches('+').to_string())
         .collect()
+}
+
+/// The strings at a member path of a value, as [`ServiceModel::member_paths`] writes paths
+/// (`spec.backends[].virtualService.virtualServiceName`): `[]` steps into every item of a list.
+pub fn strings_at<'v>(value: &'v Value, path: &str) -> Vec<&'v str> {
+    let mut current = vec![value];
+    for step in path.split('.') {
+        let (name, every) = match step.strip_suffix("[]") {
+            Some(name) => (name, true),
+            None => (step, false),
+        };
+        current = current
+            .into_iter()
+            .filter_map(|v| v.get(name))
+            .flat_map(|v| {
+                if every { v.as_array().map(|items| items.iter().collect()).unwrap_or_default() } else { vec![v] }
+            })
+            .collect();
+    }
+    current.into_iter().filter_map(Value::as_str).collect()
 }
 
 /// The URI template without its query part.
@@ -71,14 +95,14 @@ impl ServiceModel {
                 let name_member = last.strip_prefix('{')?.strip_suffix('}')?.to_string();
                 let stem = name_member.strip_suffix("Name").filter(|s| !s.is_empty())?;
                 let list = with("GET", collection_uri);
-                let list_member = list.and_then(|list| {
+                let items = list.and_then(|list| {
                     let output = self.structure(list.output.as_deref()?)?;
-                    output
-                        .members
-                        .iter()
-                        .find(|m| matches!(self.shape(&m.target).map(|s| &s.kind), Some(ShapeKind::List { .. })))
-                        .map(|m| m.name.clone())
+                    output.members.iter().find_map(|m| match self.shape(&m.target).map(|s| &s.kind) {
+                        Some(ShapeKind::List { member, .. }) => Some((m.name.clone(), member.clone())),
+                        _ => None,
+                    })
                 });
+                let (list_member, ref_shape) = items.unzip();
                 Some(ResourceKind {
                     name: capitalised(stem),
                     noun: words(stem),
@@ -91,11 +115,31 @@ impl ServiceModel {
                     update: with("PUT", item_uri).map(|op| op.name.clone()),
                     delete: with("DELETE", item_uri).map(|op| op.name.clone()),
                     list_member,
+                    ref_shape,
                 })
             })
             .collect();
         kinds.sort_by(|a, b| (a.parents.len(), &a.name).cmp(&(b.parents.len(), &b.name)));
         kinds
+    }
+
+    /// Every kind in an order that deletes cleanly: a kind before its parents, and before the
+    /// kinds its references name where those block a delete (gateway routes before virtual
+    /// services, routes before virtual nodes); the mesh last.
+    pub fn deletion_order(&self) -> Vec<ResourceKind> {
+        let precedes = |a: &ResourceKind, b: &ResourceKind| {
+            a.parents.contains(&b.name_member)
+                || self.provenance.references.iter().any(|r| r.blocks_delete && r.from == a.name && r.to == b.name)
+        };
+        let mut left = self.resource_kinds();
+        let mut order = Vec::new();
+        while !left.is_empty() {
+            // A cycle cannot be ordered; then the rest go in the model's order.
+            let next =
+                left.iter().position(|k| !left.iter().any(|other| other != k && precedes(other, k))).unwrap_or(0);
+            order.push(left.remove(next));
+        }
+        order
     }
 
     /// The kind an operation acts on: the one it creates, reads, lists, updates or deletes.
@@ -182,12 +226,64 @@ mod tests {
         assert_eq!(route.noun, "route");
         assert_eq!(route.create.as_deref(), Some("CreateRoute"));
         assert_eq!(route.list_member.as_deref(), Some("routes"));
+        assert_eq!(route.ref_shape.as_deref(), Some("RouteRef"));
         let mesh = &kinds[0];
         assert_eq!(
             (mesh.create.as_deref(), mesh.list.as_deref(), mesh.list_member.as_deref()),
             (Some("CreateMesh"), Some("ListMeshes"), Some("meshes"))
         );
         assert_eq!(mesh.placeholder(), "${mesh}");
+    }
+
+    #[test]
+    fn references_and_quotas_name_kinds_and_members_the_model_has() {
+        let model = ServiceModel::embedded_ref();
+        let kinds = model.resource_kinds();
+        let kind = |name: &str| kinds.iter().find(|k| k.name == name).unwrap_or_else(|| panic!("no kind {name}"));
+        assert!(!model.provenance.references.is_empty());
+        for reference in &model.provenance.references {
+            let from = kind(&reference.from);
+            kind(&reference.to);
+            for op in [&from.create, &from.update].into_iter().flatten() {
+                let input = model.operation(op).and_then(|o| o.input.clone()).unwrap();
+                assert!(
+                    model.member_paths(&input).contains(&reference.member),
+                    "{op} has no member {}",
+                    reference.member
+                );
+            }
+        }
+        for quota in model.provenance.quotas.iter().filter(|q| q.resource.is_some()) {
+            let counted = kind(quota.resource.as_deref().unwrap());
+            let within = quota.within.as_deref().map(|w| kind(w).identifiers()).unwrap_or_default();
+            assert_eq!(counted.parents, within, "quota {}", quota.id);
+        }
+    }
+
+    #[test]
+    fn deletes_go_children_and_referrers_first() {
+        let order: Vec<String> = ServiceModel::embedded_ref().deletion_order().into_iter().map(|k| k.name).collect();
+        let at = |name: &str| order.iter().position(|k| k == name).unwrap();
+        for (first, then) in [
+            ("GatewayRoute", "VirtualGateway"),
+            ("GatewayRoute", "VirtualService"),
+            ("Route", "VirtualRouter"),
+            ("Route", "VirtualNode"),
+            ("VirtualService", "VirtualNode"),
+            ("VirtualService", "VirtualRouter"),
+        ] {
+            assert!(at(first) < at(then), "{first} before {then}: {order:?}");
+        }
+        assert_eq!(order.last().map(String::as_str), Some("Mesh"));
+    }
+
+    #[test]
+    fn strings_are_found_along_a_path_through_lists() {
+        let value = serde_json::json!({"spec": {"backends": [
+            {"virtualService": {"virtualServiceName": "a"}}, {"other": 1}, {"virtualService": {"virtualServiceName": "b"}}
+        ]}});
+        assert_eq!(strings_at(&value, "spec.backends[].virtualService.virtualServiceName"), ["a", "b"]);
+        assert!(strings_at(&value, "spec.listeners[].port").is_empty());
     }
 
     #[test]

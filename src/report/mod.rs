@@ -39,12 +39,22 @@ pub enum Area {
     Limits,
     Throttling,
     Auth,
+    /// Resources over their life: update, delete, references, in-use rules, tags.
+    Lifecycle,
 }
 
 impl Area {
     /// In the order the reports show them.
-    pub const ALL: [Area; 7] =
-        [Area::Shape, Area::Validation, Area::Errors, Area::Idempotency, Area::Limits, Area::Throttling, Area::Auth];
+    pub const ALL: [Area; 8] = [
+        Area::Shape,
+        Area::Validation,
+        Area::Errors,
+        Area::Idempotency,
+        Area::Limits,
+        Area::Throttling,
+        Area::Auth,
+        Area::Lifecycle,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,6 +65,7 @@ impl Area {
             Area::Limits => "limits",
             Area::Throttling => "throttling",
             Area::Auth => "auth",
+            Area::Lifecycle => "lifecycle",
         }
     }
 
@@ -62,8 +73,9 @@ impl Area {
     /// stateful features' tags first, then the generated scenarios' rule.
     pub fn of(tags: &[String]) -> Area {
         let has = |tag: &str| tags.iter().any(|t| t == tag);
-        const FEATURES: [(&str, Area); 5] = [
+        const FEATURES: [(&str, Area); 6] = [
             ("auth", Area::Auth),
+            ("lifecycle", Area::Lifecycle),
             ("throttling", Area::Throttling),
             ("limits", Area::Limits),
             ("idempotency", Area::Idempotency),
@@ -763,6 +775,7 @@ mod tests {
         assert_eq!(Area::of(&tags(&["generated", "bound", "member:spec.x"])), Area::Validation);
         assert_eq!(Area::of(&tags(&["idempotency", "concurrency"])), Area::Idempotency);
         assert_eq!(Area::of(&tags(&["throttling", "serial"])), Area::Throttling);
+        assert_eq!(Area::of(&tags(&["lifecycle"])), Area::Lifecycle);
         assert_eq!(Area::of(&tags(&["documented-example"])), Area::Shape);
         assert_eq!(Area::of(&tags(&["generated", "error"])), Area::Errors);
         assert_eq!(Area::of(&tags(&["generated", "disputed"])), Area::Validation);

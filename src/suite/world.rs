@@ -15,6 +15,7 @@ use super::results::{StepFailure, Unjudged};
 use crate::checks::{CheckFailure, CheckId};
 use crate::client::{Client, ClientError};
 use crate::exchange::Exchange;
+use crate::model::resources::ResourceKind;
 
 /// The scenario state. `Debug` is short and shows no secrets: cucumber prints it on failure.
 #[derive(World)]
@@ -23,6 +24,10 @@ pub struct ConformanceWorld {
     pub(crate) ctx: Arc<SuiteContext>,
     /// Meshes this scenario asked for (whatever the answer), removed by the after-hook.
     pub(crate) asked_meshes: Vec<String>,
+    /// Resources in those meshes this scenario asked for (kind and identifiers), deleted by the
+    /// after-hook before their mesh: one that a List cannot reach (a route whose router does not
+    /// exist, on a target that accepted it) would keep the mesh alive.
+    pub(crate) asked_resources: Vec<(ResourceKind, Value)>,
     /// After it, the scenario's steps send nothing more.
     pub(crate) deadline: std::time::Instant,
     /// The mesh the scenario works in.
@@ -36,6 +41,8 @@ pub struct ConformanceWorld {
     pub(crate) last: Option<Exchange>,
     /// The VirtualNodeData of the last successful create.
     pub(crate) created: Option<Value>,
+    /// Every resource a successful Create, Describe, Update or Delete answered, in order.
+    pub(crate) seen: Vec<Value>,
     /// The answers of the last requests sent all at once.
     pub(crate) concurrent: Vec<Exchange>,
     /// What the last burst saw.
@@ -65,12 +72,14 @@ impl ConformanceWorld {
             deadline: std::time::Instant::now() + current().scenario_deadline,
             ctx: current(),
             asked_meshes: Vec::new(),
+            asked_resources: Vec::new(),
             mesh: None,
             account: None,
             sent_operation: "CreateVirtualNode".to_string(),
             sent: None,
             last: None,
             created: None,
+            seen: Vec::new(),
             concurrent: Vec::new(),
             burst: None,
             step_failures: Vec::new(),
@@ -228,9 +237,13 @@ impl ConformanceWorld {
     }
 
     /// Fills the placeholders of a request written in a feature file: `${mesh}`, `${account}`,
-    /// `${fresh-token}` and `${unique-name:N}`.
+    /// `${fresh-token}`, `${unique-name:N}` and `${arn}` (the ARN of the resource the last
+    /// successful Create, Describe, Update or Delete answered).
     pub fn fill_placeholders(&self, text: &str) -> String {
         let mut filled = text.to_string();
+        if let Some(arn) = self.seen.last().and_then(|data| data["metadata"]["arn"].as_str()) {
+            filled = filled.replace("${arn}", arn);
+        }
         if let Some(mesh) = &self.mesh {
             filled = filled.replace("${mesh}", mesh);
         }
@@ -289,32 +302,48 @@ impl ConformanceWorld {
                 crate::checks::check_readback("DescribeVirtualNode", &created, &exchange.json().unwrap_or_default());
         }
         self.verdict(step, failures, Some(&exchange));
-        self.list_agrees(step, &created).await;
+        let kind = self.client().model().created_by("CreateVirtualNode").expect("the model creates virtual nodes");
+        self.list_agrees(step, &kind, &created).await;
     }
 
-    /// ListVirtualNodes of the node's mesh, every page, has one entry for it, agreeing with
-    /// `created`.
-    pub async fn list_agrees(&mut self, step: &str, created: &Value) {
-        let mut entries = Vec::new();
+    /// Every entry of the kind's List operation under the parents `resource` names (every page,
+    /// at most 100). A List that fails fails the step.
+    pub async fn list_entries(&mut self, step: &str, kind: &ResourceKind, resource: &Value) -> Vec<Value> {
+        let (Some(list), Some(member)) = (kind.list.clone(), kind.list_member.clone()) else { return Vec::new() };
+        let input =
+            Value::Object(kind.parents.iter().map(|parent| (parent.clone(), resource[parent].clone())).collect());
+        self.all_pages(step, &list, input, &member).await
+    }
+
+    /// The items of `member` on every page of a paginated operation (at most 100 pages), each
+    /// page judged as a documented success.
+    pub async fn all_pages(&mut self, step: &str, operation: &str, input: Value, member: &str) -> Vec<Value> {
+        let mut items = Vec::new();
         let mut next_token: Option<String> = None;
         for _ in 0..100 {
-            let mut input = json!({ "meshName": created["meshName"] });
+            let mut input = input.clone();
             if let Some(token) = &next_token {
                 input["nextToken"] = json!(token);
             }
-            let exchange = self.call(step, "ListVirtualNodes", &input).await;
+            let exchange = self.call(step, operation, &input).await;
             let model = self.client().model();
-            let op = model.operation("ListVirtualNodes").expect("ListVirtualNodes is a required operation");
+            let op = model.operation(operation).expect("a modelled operation");
             let failures = crate::checks::check_success(model, op, &exchange);
             self.verdict(step, failures, Some(&exchange));
             let page = exchange.json().unwrap_or_default();
-            entries.extend(page["virtualNodes"].as_array().cloned().unwrap_or_default());
+            items.extend(page[member].as_array().cloned().unwrap_or_default());
             match page["nextToken"].as_str() {
                 Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
                 _ => break,
             }
         }
-        let failures = crate::checks::check_listed(self.client().model(), created, &json!({ "virtualNodes": entries }));
+        items
+    }
+
+    /// The kind's List operation, every page, has one entry for `resource`, agreeing with it.
+    pub async fn list_agrees(&mut self, step: &str, kind: &ResourceKind, resource: &Value) {
+        let entries = self.list_entries(step, kind, resource).await;
+        let failures = crate::checks::check_listed(self.client().model(), kind, resource, &entries);
         self.verdict(step, failures, None);
     }
 
@@ -351,6 +380,15 @@ impl ConformanceWorld {
     /// ledger for the end of the run, and do not hide the scenario's own result.
     pub(crate) async fn clean_up(&mut self) {
         let client = self.ctx.client.clone();
+        let order = client.model().deletion_order();
+        let mut asked = std::mem::take(&mut self.asked_resources);
+        asked.sort_by_key(|(kind, _)| order.iter().position(|k| k.name == kind.name));
+        for (kind, input) in asked {
+            // A failure here is not reported: the mesh's own clean-up below says what is left.
+            if let Some(delete) = &kind.delete {
+                let _ = crate::cleanup::delete_persistently(&client, delete, &input).await;
+            }
+        }
         for mesh in std::mem::take(&mut self.asked_meshes) {
             self.ctx.ledger.remove(&client, &mesh).await;
             if let Some((_, crate::cleanup::MeshState::Left(why))) =

@@ -263,6 +263,7 @@ fn with_quotas(meshes: usize, nodes: usize, backends: usize) -> EmulatorConfig {
             meshes_per_account: meshes,
             virtual_nodes_per_mesh: nodes,
             backends_per_virtual_node: backends,
+            ..Quotas::default()
         },
         ..Default::default()
     }

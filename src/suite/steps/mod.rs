@@ -2,6 +2,7 @@
 //! feature file; the judging is done by [`crate::checks`].
 
 pub mod errors;
+pub mod lifecycle;
 pub mod mesh;
 pub mod outcome;
 pub mod request;

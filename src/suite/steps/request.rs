@@ -2,8 +2,9 @@
 //!
 //! A request in a feature file may hold placeholders, filled when it is sent: `${mesh}` (the
 //! scenario's mesh), `${account}` (the target's account), `${fresh-token}` (a new client token each
-//! time) and `${unique-name:N}` (a name of N characters unique to the run), so that runs never
-//! share names or tokens on a long-lived target.
+//! time), `${unique-name:N}` (a name of N characters unique to the run), so that runs never
+//! share names or tokens on a long-lived target, and `${arn}` (the ARN of the resource last
+//! answered).
 
 use cucumber::gherkin::Step;
 use cucumber::{given, when};
@@ -34,12 +35,24 @@ async fn send(world: &mut ConformanceWorld, step: &Step, operation: &str, input:
     if let Some(Some(name)) = &asked_mesh {
         world.asking_for_mesh(name);
     }
+    if let Some(kind) = world.client().model().created_by(operation).filter(|kind| !kind.parents.is_empty()) {
+        let identifiers: Value =
+            Value::Object(kind.identifiers().iter().map(|id| (id.clone(), input[id].clone())).collect());
+        if identifiers.as_object().is_some_and(|ids| ids.values().all(Value::is_string)) {
+            world.asked_resources.push((kind, identifiers));
+        }
+    }
     let exchange = world.call(&step.value, operation, &input).await;
     if let Some(asked) = &asked_mesh {
         world.ctx.mesh_answered(asked.as_deref(), &exchange);
     }
     if exchange.status() == 200 && world.created.is_none() {
         world.created = exchange.json();
+    }
+    let model = world.client().model();
+    let answers_a_resource = model.resource_of(operation).is_some_and(|kind| kind.list.as_deref() != Some(operation));
+    if exchange.status() == 200 && answers_a_resource {
+        world.seen.extend(exchange.json());
     }
     world.sent_operation = operation.to_string();
     world.sent = Some(input);
