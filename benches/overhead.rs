@@ -88,6 +88,7 @@ fn overhead(c: &mut Criterion) {
         retry: appmesh_conformance::client::RetryPolicy::default(),
         max_rps: None,
         run_deadline: None,
+        patience: appmesh_conformance::client::budget::PERSISTENT_TIME,
     };
     let client = appmesh_conformance::client::Client::new(model.clone(), config).unwrap();
     runtime.block_on(async {

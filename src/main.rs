@@ -142,6 +142,11 @@ struct RunArgs {
     /// Limit on one scenario, in seconds: past it the scenario sends nothing more and fails.
     #[arg(long, value_name = "SECONDS", default_value_t = suite::DEFAULT_SCENARIO_DEADLINE.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     scenario_timeout: u64,
+    /// Stop the run when the target has answered nothing but throttling (429, 503), server
+    /// faults or silence for this many seconds (or to 30 requests in a row over 10 s, or over
+    /// this time if shorter); clean-up gets the same patience.
+    #[arg(long, value_name = "SECONDS", default_value_t = appmesh_conformance::client::budget::PERSISTENT_TIME.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
+    patience: u64,
     /// Switch on a deviation mode of the embedded emulator (repeatable); for proving the suite
     /// catches it. Only with the embedded emulator.
     #[arg(long, value_name = "NAME")]
@@ -307,6 +312,7 @@ async fn run(args: RunArgs) -> ExitCode {
         strict_docs: args.strict_docs,
         scenario_deadline: Duration::from_secs(args.scenario_timeout),
         run_deadline: Duration::from_secs(args.deadline),
+        patience: Duration::from_secs(args.patience),
         deviations: args.deviation.clone(),
         readings,
     };

@@ -33,6 +33,8 @@ pub struct SessionOptions {
     pub strict_docs: bool,
     pub scenario_deadline: Duration,
     pub run_deadline: Duration,
+    /// How long nothing but throttling and failures may go on before the run stops.
+    pub patience: Duration,
     /// Deviation modes and readings for the embedded emulator (refused for another target).
     pub deviations: Vec<Deviation>,
     pub readings: std::collections::BTreeMap<String, String>,
@@ -45,6 +47,7 @@ impl Default for SessionOptions {
             strict_docs: false,
             scenario_deadline: suite::DEFAULT_SCENARIO_DEADLINE,
             run_deadline: crate::client::budget::DEFAULT_RUN_DEADLINE,
+            patience: crate::client::budget::PERSISTENT_TIME,
             deviations: Vec::new(),
             readings: Default::default(),
         }
@@ -117,6 +120,7 @@ impl Session {
         }
         let mut target_options = settings.target.clone();
         target_options.run_deadline = Some(options.run_deadline);
+        target_options.patience = options.patience;
         target_options.emulator = EmulatorConfig {
             deviations: options.deviations.iter().copied().collect(),
             readings: options.readings.clone(),

@@ -174,6 +174,7 @@ impl Settings {
             max_rps,
             throttle_rps: profile.throttle_rps,
             run_deadline: Some(DEFAULT_RUN_DEADLINE),
+            patience: crate::client::budget::PERSISTENT_TIME,
             emulator: EmulatorConfig {
                 quotas: Quotas { virtual_nodes_per_mesh: profile.node_quota, ..Quotas::of(model) },
                 ..EmulatorConfig::default()

@@ -30,6 +30,8 @@ pub struct TargetOptions {
     pub throttle_rps: Option<f64>,
     /// The whole run's deadline (`--deadline`); `None`: none.
     pub run_deadline: Option<Duration>,
+    /// How long the run tolerates nothing but throttling and failures (`--patience`).
+    pub patience: Duration,
 }
 
 /// Ordinary traffic against a target declared to throttle above R is paced at this share of R.
@@ -138,6 +140,7 @@ pub async fn connect(model: Arc<ServiceModel>, options: TargetOptions) -> Result
             retry: RetryPolicy::default(),
             max_rps,
             run_deadline: options.run_deadline,
+            patience: options.patience,
         },
     )?;
     let connected = ConnectedTarget { client: Arc::new(client), source: choice.source, account_id, emulator: running };

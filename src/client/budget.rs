@@ -23,7 +23,8 @@ pub const PERSISTENT_FAILURES: u32 = 30;
 /// ...and they span at least this long;
 pub const PERSISTENT_SPAN: Duration = Duration::from_secs(10);
 /// or when nothing but such answers came for this long (at least [`PERSISTENT_MINIMUM`] of
-/// them), however few requests a slow, throttled run managed to send.
+/// them), however few requests a slow, throttled run managed to send: the default patience
+/// (`run --patience`).
 pub const PERSISTENT_TIME: Duration = Duration::from_secs(30);
 pub const PERSISTENT_MINIMUM: u32 = 5;
 /// The run's deadline when none is given.
@@ -57,6 +58,8 @@ pub struct Budget {
     tokens: Mutex<u32>,
     streak: Mutex<Streak>,
     deadline: Option<(Instant, Duration)>,
+    /// How long nothing but throttling and failures may go on before the run stops.
+    patience: Duration,
     /// What the deadline bounds, for the reason given when it passes.
     bounds: &'static str,
     stop: watch::Sender<Option<String>>,
@@ -65,18 +68,26 @@ pub struct Budget {
 impl Budget {
     /// A fresh budget; `deadline` bounds the whole run from now.
     pub fn new(deadline: Option<Duration>) -> Budget {
+        Budget::with_patience(deadline, PERSISTENT_TIME)
+    }
+
+    /// A fresh budget whose breaker trips after `patience` of nothing but throttling and
+    /// failures (and sooner, after [`PERSISTENT_FAILURES`] of them over the lesser of
+    /// `patience` and [`PERSISTENT_SPAN`]).
+    pub fn with_patience(deadline: Option<Duration>, patience: Duration) -> Budget {
         Budget {
             tokens: Mutex::new(RETRY_QUOTA),
             streak: Mutex::new(Streak::default()),
             deadline: deadline.map(|d| (Instant::now() + d, d)),
+            patience,
             bounds: "the run's deadline",
             stop: watch::channel(None).0,
         }
     }
 
-    /// A budget for clean-up: its own time, its own breaker.
-    pub fn for_cleanup(within: Duration) -> Budget {
-        Budget { bounds: "the clean-up's time", ..Budget::new(Some(within)) }
+    /// A budget for clean-up: its own time, its own breaker with the same patience.
+    pub fn for_cleanup(within: Duration, patience: Duration) -> Budget {
+        Budget { bounds: "the clean-up's time", ..Budget::with_patience(Some(within), patience) }
     }
 
     /// Why the run must stop, if it must: the breaker tripped, or the deadline passed.
@@ -164,8 +175,8 @@ impl Budget {
             _ => streak.no_answer += 1,
         }
         let span = since.elapsed();
-        let many = streak.count >= PERSISTENT_FAILURES && span >= PERSISTENT_SPAN;
-        let long = streak.count >= PERSISTENT_MINIMUM && span >= PERSISTENT_TIME;
+        let many = streak.count >= PERSISTENT_FAILURES && span >= PERSISTENT_SPAN.min(self.patience);
+        let long = streak.count >= PERSISTENT_MINIMUM && span >= self.patience;
         if many || long {
             let what = match (streak.throttled, streak.failed, streak.no_answer) {
                 (t, 0, 0) if t > 0 => {
@@ -248,6 +259,25 @@ mod tests {
     }
 
     #[test]
+    fn a_shorter_patience_trips_sooner() {
+        let budget = Budget::with_patience(None, Duration::from_secs(2));
+        budget.record(Outcome::Throttled(429), true);
+        budget.streak.lock().unwrap().since = Some(Instant::now() - Duration::from_secs(2));
+        for _ in 1..PERSISTENT_MINIMUM {
+            budget.record(Outcome::Throttled(429), true);
+        }
+        let reason = budget.stopped().expect("tripped after 2 s, not 30");
+        assert!(reason.contains("to 5 consecutive requests over 2 s"), "{reason}");
+        let patient = Budget::new(None);
+        patient.record(Outcome::Throttled(429), true);
+        patient.streak.lock().unwrap().since = Some(Instant::now() - Duration::from_secs(2));
+        for _ in 1..PERSISTENT_MINIMUM {
+            patient.record(Outcome::Throttled(429), true);
+        }
+        assert_eq!(patient.stopped(), None, "the default patience is 30 s");
+    }
+
+    #[test]
     fn a_few_failures_over_a_long_time_trip_too() {
         let budget = Budget::new(None);
         budget.record(Outcome::Throttled(429), true);
@@ -268,7 +298,10 @@ mod tests {
     fn the_deadline_stops_the_run() {
         let budget = Budget::new(Some(Duration::ZERO));
         assert_eq!(budget.stopped().unwrap(), "the run's deadline of 0 s passed");
-        assert_eq!(Budget::for_cleanup(Duration::ZERO).stopped().unwrap(), "the clean-up's time of 0 s passed");
+        assert_eq!(
+            Budget::for_cleanup(Duration::ZERO, PERSISTENT_TIME).stopped().unwrap(),
+            "the clean-up's time of 0 s passed"
+        );
     }
 
     #[tokio::test]

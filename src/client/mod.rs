@@ -124,6 +124,8 @@ pub struct ClientConfig {
     pub max_rps: Option<f64>,
     /// The whole run's deadline (see [`budget`]); `None`: none.
     pub run_deadline: Option<Duration>,
+    /// How long nothing but throttling and failures may go on before the run stops.
+    pub patience: Duration,
 }
 
 /// Spaces sends `1/rate` apart: each send reserves the next free slot and waits for it, so no
@@ -212,7 +214,7 @@ impl Client {
         let redactor =
             Redactor::new(secrets.into_iter().flatten()).with_access_key_id(&config.credentials.access_key_id);
         let pacer = config.max_rps.filter(|rate| rate.is_finite() && *rate > 0.0).map(|r| Arc::new(Pacer::new(r)));
-        let budget = Arc::new(Budget::new(config.run_deadline));
+        let budget = Arc::new(Budget::with_patience(config.run_deadline, config.patience));
         Ok(Client {
             http,
             model,
@@ -240,7 +242,7 @@ impl Client {
             config: self.config.clone(),
             redactor: self.redactor.clone(),
             pacer: self.pacer.clone(),
-            budget: Arc::new(Budget::for_cleanup(within)),
+            budget: Arc::new(Budget::for_cleanup(within, self.config.patience)),
             retries: self.retries.clone(),
             requests: self.requests.clone(),
             latency: self.latency.clone(),
@@ -534,6 +536,7 @@ mod tests {
             retry: RetryPolicy::default(),
             max_rps: None,
             run_deadline: None,
+            patience: budget::PERSISTENT_TIME,
         };
         let client = Client::new(Arc::new(ServiceModel::embedded()), config).expect("builds");
         assert!(rustls::crypto::CryptoProvider::get_default().is_some(), "a provider is installed");

@@ -39,6 +39,7 @@ fn client(endpoint: String, timeout: Duration) -> Client {
         },
         max_rps: None,
         run_deadline: None,
+        patience: appmesh_conformance::client::budget::PERSISTENT_TIME,
     };
     Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
 }

@@ -51,6 +51,7 @@ pub fn client(endpoint: &str) -> Client {
         retry: RetryPolicy::default(),
         max_rps: None,
         run_deadline: None,
+        patience: appmesh_conformance::client::budget::PERSISTENT_TIME,
     };
     Client::new(Arc::new(ServiceModel::embedded()), config).unwrap()
 }

@@ -123,7 +123,9 @@ fn wait_bounded(mut command: Command, limit: Duration) -> std::process::Output {
 #[tokio::test]
 async fn a_target_that_only_throttles_stops_the_run_with_a_verdict() {
     let endpoint = canned(Arc::new(|_| throttled(Some("100000")))).await;
-    let (output, took, report) = run_bounded(&endpoint, &[], Duration::from_secs(150)).await;
+    // A patience of 5 s rather than the default 30 (the breaker's thresholds are unit-tested in
+    // `client::budget`): the mechanism is the same, the test four times shorter.
+    let (output, took, report) = run_bounded(&endpoint, &["--patience", "5"], Duration::from_secs(150)).await;
     let shown = text(&output);
     assert_eq!(output.status.code(), Some(1), "{shown}");
     assert!(took < Duration::from_secs(120), "the run took {took:?}:\n{shown}");
@@ -141,7 +143,8 @@ async fn an_unavailable_target_stops_the_run() {
         response("503 Service Unavailable", &headers, r#"{"message":"down"}"#)
     }))
     .await;
-    let (output, took, _) = run_bounded(&unavailable, &["--tags", "@happy"], Duration::from_secs(150)).await;
+    let (output, took, _) =
+        run_bounded(&unavailable, &["--tags", "@happy", "--patience", "5"], Duration::from_secs(150)).await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(took < Duration::from_secs(120), "{took:?}");
     assert!(text(&output).contains("stopped: the target answered 429 or 503"), "{}", text(&output));
@@ -159,7 +162,8 @@ async fn a_never_refilling_target_stops_the_run() {
         }
     }))
     .await;
-    let (output, took, _) = run_bounded(&drained, &["--tags", "@happy"], Duration::from_secs(150)).await;
+    let (output, took, _) =
+        run_bounded(&drained, &["--tags", "@happy", "--patience", "5"], Duration::from_secs(150)).await;
     assert_eq!(output.status.code(), Some(1), "{}", text(&output));
     assert!(took < Duration::from_secs(120), "{took:?}");
     assert!(text(&output).contains("stopped: the target answered 429 or 503"), "{}", text(&output));
