@@ -54,10 +54,12 @@ fn scope(deviation: Deviation) -> &'static str {
         DuplicateNameAccepted | NoErrorTypeHeader => "@error",
         UnknownMeshBadRequest => "@uri",
         ReusedTokenDifferentRequestAccepted | NewUidOnReplay => "@idempotency",
-        PortZeroAccepted | LongNameAccepted | RejectsMaxPort | RejectsMaxName | RejectsMaxTags => "@bound",
-        TooManyTagsAccepted => "@bound or @limits",
-        EnumNotEnforced => "@enum",
-        MalformedJsonServerError => "@type",
+        PortZeroAccepted | RejectsMaxPort => "@bound and @member:spec.listeners.portMapping.port",
+        LongNameAccepted | RejectsMaxName => "@bound and @member:virtualNodeName",
+        RejectsMaxTags => "@bound and @member:tags",
+        TooManyTagsAccepted => "@bound and @member:tags",
+        EnumNotEnforced => "@enum and @member:spec.listeners.portMapping.protocol",
+        MalformedJsonServerError => "@type and @member:body",
         ThrottleAsBadRequest => "@throttling",
         QuotaNotEnforced => "@limits",
         SignatureNotChecked => "@auth",
@@ -77,9 +79,14 @@ async fn run_with(model: Arc<ServiceModel>, deviation: Deviation) -> (RunSummary
         .expect("defaults are valid");
     if deviation == Deviation::ThrottleAsBadRequest {
         // Throttling shows only on a rate-limited target that is declared as such.
-        settings.target.emulator.rate_limit = Some(RateLimit { requests_per_second: 20.0, burst: 5 });
-        settings.profile.throttle_rps = Some(20.0);
-        settings.target.throttle_rps = Some(20.0);
+        settings.target.emulator.rate_limit = Some(RateLimit { requests_per_second: 50.0, burst: 10 });
+        settings.profile.throttle_rps = Some(50.0);
+        settings.target.throttle_rps = Some(50.0);
+    }
+    if deviation == Deviation::QuotaNotEnforced {
+        // Whether the quota is enforced does not depend on its value: a small one fills sooner.
+        settings.target.emulator.quotas.virtual_nodes_per_mesh = 5;
+        settings.profile.node_quota = 5;
     }
     let options = SessionOptions { deviations: vec![deviation], ..SessionOptions::default() };
     let session = Session::open(model, &settings, options, None).await.expect("the embedded emulator starts");
@@ -115,17 +122,25 @@ async fn mutation_self_test(model: Arc<ServiceModel>) -> bool {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let permits = Arc::new(tokio::sync::Semaphore::new(4));
-    let runs = Deviation::ALL.iter().map(|deviation| {
+    // The runs that mostly wait (the rate-limited one, the quota fill) start first, so that the
+    // others overlap them.
+    let mut order = Deviation::ALL.to_vec();
+    order.sort_by_key(|d| !matches!(d, Deviation::ThrottleAsBadRequest | Deviation::QuotaNotEnforced));
+    let runs = order.iter().map(|deviation| {
         let (model, permits) = (model.clone(), permits.clone());
         async move {
             let _permit = permits.acquire().await.expect("the semaphore stays open");
-            (*deviation, run_with(model, *deviation).await)
+            let started = Instant::now();
+            let result = run_with(model, *deviation).await;
+            (*deviation, result, started.elapsed())
         }
     });
     let mut missed = Vec::new();
     let mut newly_caught = Vec::new();
     let mut leaks = Vec::new();
-    for (deviation, (summary, checks, left)) in futures::future::join_all(runs).await {
+    let mut times = Vec::new();
+    for (deviation, (summary, checks, left), took) in futures::future::join_all(runs).await {
+        times.push((took, deviation));
         let killed = summary.failed > 0 && checks.iter().any(|check| check.contains(deviation.subject()));
         match (killed, AWAITING_SCENARIOS.iter().any(|(d, _)| *d == deviation)) {
             (true, false) | (false, true) => {}
@@ -148,6 +163,10 @@ async fn mutation_self_test(model: Arc<ServiceModel>) -> bool {
         AWAITING_SCENARIOS.len(),
         started.elapsed().as_secs_f64()
     );
+    times.sort_by(|a, b| b.cmp(a));
+    let slowest: Vec<String> =
+        times.iter().take(3).map(|(took, d)| format!("{d} {:.1} s", took.as_secs_f64())).collect();
+    println!("mutation self-test: slowest runs: {}", slowest.join(", "));
     for line in missed.iter().chain(&leaks) {
         eprintln!("mutation self-test: {line}");
     }

@@ -23,11 +23,11 @@ async fn run_against(deviations: &[Deviation]) -> (Output, Vec<String>) {
     run_with(deviations, None, &[]).await
 }
 
-/// The throttling feature against an emulator limited to 20 requests/s (burst 5), declared with
-/// `--throttle-rps 20`.
+/// The throttling feature against an emulator limited to 50 requests/s (burst 10), declared with
+/// `--throttle-rps 50`.
 async fn run_against_rate_limited(deviations: &[Deviation]) -> (Output, Vec<String>) {
-    let limit = RateLimit { requests_per_second: 20.0, burst: 5 };
-    run_with(deviations, Some(limit), &["--throttle-rps", "20", "--tags", "@throttling"]).await
+    let limit = RateLimit { requests_per_second: 50.0, burst: 10 };
+    run_with(deviations, Some(limit), &["--throttle-rps", "50", "--tags", "@throttling"]).await
 }
 
 async fn run_with(deviations: &[Deviation], rate_limit: Option<RateLimit>, extra: &[&str]) -> (Output, Vec<String>) {
@@ -237,7 +237,7 @@ fn serve_lists_its_deviations() {
 fn max_rps_paces_the_harness() {
     let reports = tempdir();
     let output =
-        binary().args(["run", "--tags", "@throttling", "--max-rps", "20", "--report-dir", &reports]).output().unwrap();
+        binary().args(["run", "--tags", "@throttling", "--max-rps", "50", "--report-dir", &reports]).output().unwrap();
     let shown = text(&output);
     assert_eq!(output.status.code(), Some(0), "{shown}");
     let (passed, failed, skipped) = closing_counts(&shown);
