@@ -99,6 +99,10 @@ pub fn failed_checks(reports: &str) -> Vec<String> {
 }
 
 pub fn tempdir() -> String {
-    let dir = std::env::temp_dir().join(format!("appmesh-conformance-it-{}", uuid::Uuid::new_v4().simple()));
+    // Under cargo's folder for test files (`target/tmp/`, gone with `cargo clean`), not the
+    // system's: a test that fails before removing its folder leaves nothing in /tmp.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("it")
+        .join(format!("appmesh-conformance-it-{}", uuid::Uuid::new_v4().simple()));
     dir.to_string_lossy().into_owned()
 }
