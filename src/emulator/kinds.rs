@@ -1,6 +1,6 @@
 //! What the emulator's store needs to know of each resource kind, read once from the model: the
 //! kind's place in the hierarchy ([`ResourceKind`]), the answer member and data shape of its
-//! operations, its spec and summary shapes, and the segment its ARN uses.
+//! operations, its spec and summary shapes.
 
 use std::collections::HashMap;
 
@@ -8,15 +8,13 @@ use serde_json::{Value, json};
 
 use super::EmulatorConfig;
 use crate::model::ServiceModel;
-use crate::model::resources::ResourceKind;
+use crate::model::resources::{ResourceKind, arn_segment};
 use crate::validate::normalize;
 
 /// One kind, as the store serves it.
 #[derive(Debug, Clone)]
 pub(super) struct Kind {
     pub resource: ResourceKind,
-    /// The ARN segment before its name: `virtualNode`.
-    pub segment: String,
     /// The one member of a Create, Describe, Update or Delete answer: `virtualNode`.
     pub output_member: String,
     /// The shape of that member: `VirtualNodeData`.
@@ -67,7 +65,7 @@ impl Kinds {
     pub fn new(model: &ServiceModel) -> Kinds {
         let mut kinds = Vec::new();
         let mut by_operation = HashMap::new();
-        for resource in model.resource_kinds() {
+        for resource in model.resource_kinds().iter().cloned() {
             let Some(kind) = Kind::of(model, resource) else { continue };
             let resource = &kind.resource;
             for op in [&resource.create, &resource.list, &resource.update, &resource.delete]
@@ -125,9 +123,9 @@ impl Kinds {
             if skip_gateway && kind.resource.name == "GatewayRoute" && parent_kind.resource.name == "VirtualGateway" {
                 continue;
             }
-            path.push(format!("{}/{parent}", parent_kind.segment));
+            path.push(format!("{}/{parent}", arn_segment(label)));
         }
-        path.push(format!("{}/{name}", kind.segment));
+        path.push(format!("{}/{name}", arn_segment(&kind.resource.name_member)));
         format!("arn:{}:appmesh:{}:{}:{}", partition(&config.region), config.region, config.account_id, path.join("/"))
     }
 }
@@ -143,14 +141,7 @@ impl Kind {
             .and_then(|create| model.structure(model.operation(create)?.input.as_deref()?))
             .and_then(|input| input.member("spec"))
             .map(|m| m.target.clone());
-        let segment = resource.name_member.strip_suffix("Name")?.to_string();
-        Some(Kind {
-            segment,
-            output_member: payload.name.clone(),
-            data_shape: payload.target.clone(),
-            spec_shape,
-            resource,
-        })
+        Some(Kind { output_member: payload.name.clone(), data_shape: payload.target.clone(), spec_shape, resource })
     }
 }
 

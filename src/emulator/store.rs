@@ -422,8 +422,8 @@ impl Store {
                 .filter(|((kind, owner), _)| kind == &reference.from && owner.first().map(String::as_str) == Some(mesh))
                 .flat_map(|(_, collection)| collection.iter());
             for (referrer, stored) in referrers {
-                let spec = json!({ "spec": stored.data["spec"] });
-                if strings_at(&spec, &reference.member).contains(&name) {
+                // The data holds the spec under `spec`, where the reference's path starts.
+                if strings_at(&stored.data, &reference.member).contains(&name) {
                     let noun =
                         call.kinds.get(&reference.from).map_or(reference.from.as_str(), |k| k.resource.noun.as_str());
                     return Some(format!("{noun} {referrer} ({})", reference.member));

@@ -48,7 +48,8 @@ pub(super) fn load(text: &str) -> Result<ServiceModel, ModelError> {
         operations.insert(name.clone(), operation(name, raw)?);
     }
     let provenance = super::provenance::parse(&root)?;
-    let model = ServiceModel { metadata: metadata_of(metadata), operations, shapes, provenance };
+    let model =
+        ServiceModel { metadata: metadata_of(metadata), operations, shapes, provenance, kinds: Default::default() };
     check_references(&model)?;
     for dispute in &model.provenance.disputes {
         for probe in &dispute.probes {

@@ -184,6 +184,9 @@ pub struct ServiceModel {
     pub shapes: BTreeMap<String, Shape>,
     /// Sources, quotas and disagreements: what the SDK model does not carry.
     pub provenance: Provenance,
+    /// The resource kinds, read from the operations and shapes once, on first use (see
+    /// [`ServiceModel::resource_kinds`]): every step and clean-up asks for them.
+    pub(crate) kinds: OnceLock<Vec<resources::ResourceKind>>,
 }
 
 impl ServiceModel {

@@ -74,14 +74,25 @@ pub fn strings_at<'v>(value: &'v Value, path: &str) -> Vec<&'v str> {
     current.into_iter().filter_map(Value::as_str).collect()
 }
 
+/// The segment of an ARN that a URI label's resource takes: `virtualRouterName` → `virtualRouter`
+/// (`...:mesh/m/virtualRouter/r/route/x`).
+pub fn arn_segment(label: &str) -> &str {
+    label.strip_suffix("Name").unwrap_or(label)
+}
+
 /// The URI template without its query part.
 fn path_of(uri: &str) -> &str {
     uri.split('?').next().unwrap_or(uri)
 }
 
 impl ServiceModel {
-    /// Every resource kind the model's HTTP bindings define, parents before children.
-    pub fn resource_kinds(&self) -> Vec<ResourceKind> {
+    /// Every resource kind the model's HTTP bindings define, parents before children; read once
+    /// per model.
+    pub fn resource_kinds(&self) -> &[ResourceKind] {
+        self.kinds.get_or_init(|| self.read_resource_kinds())
+    }
+
+    fn read_resource_kinds(&self) -> Vec<ResourceKind> {
         let with = |method: &str, uri: &str| {
             self.operations.values().find(|op| op.http.method == method && path_of(&op.http.request_uri) == uri)
         };
@@ -131,7 +142,7 @@ impl ServiceModel {
             a.parents.contains(&b.name_member)
                 || self.provenance.references.iter().any(|r| r.blocks_delete && r.from == a.name && r.to == b.name)
         };
-        let mut left = self.resource_kinds();
+        let mut left = self.resource_kinds().to_vec();
         let mut order = Vec::new();
         while !left.is_empty() {
             // A cycle cannot be ordered; then the rest go in the model's order.
@@ -144,23 +155,26 @@ impl ServiceModel {
 
     /// The kind an operation acts on: the one it creates, reads, lists, updates or deletes.
     pub fn resource_of(&self, operation: &str) -> Option<ResourceKind> {
-        self.resource_kinds().into_iter().find(|kind| {
-            [&kind.create, &kind.list, &kind.update, &kind.delete]
-                .into_iter()
-                .flatten()
-                .chain([&kind.describe])
-                .any(|op| op == operation)
-        })
+        self.resource_kinds()
+            .iter()
+            .find(|kind| {
+                [&kind.create, &kind.list, &kind.update, &kind.delete]
+                    .into_iter()
+                    .flatten()
+                    .chain([&kind.describe])
+                    .any(|op| op == operation)
+            })
+            .cloned()
     }
 
     /// The kind an operation creates: `CreateVirtualNode` → virtual node.
     pub fn created_by(&self, operation: &str) -> Option<ResourceKind> {
-        self.resource_kinds().into_iter().find(|kind| kind.create.as_deref() == Some(operation))
+        self.resource_kinds().iter().find(|kind| kind.create.as_deref() == Some(operation)).cloned()
     }
 
     /// The kind a URI label names: `meshName` → mesh.
     pub fn resource_named_by(&self, label: &str) -> Option<ResourceKind> {
-        self.resource_kinds().into_iter().find(|kind| kind.name_member == label)
+        self.resource_kinds().iter().find(|kind| kind.name_member == label).cloned()
     }
 
     /// The parents an operation's request needs to exist: the kinds its URI labels name, other
@@ -216,7 +230,7 @@ mod tests {
             names,
             ["Mesh", "VirtualGateway", "VirtualNode", "VirtualRouter", "VirtualService", "GatewayRoute", "Route"]
         );
-        for kind in &kinds {
+        for kind in kinds {
             for op in [&kind.create, &kind.list, &kind.update, &kind.delete] {
                 assert!(op.is_some(), "{}: every kind has all five operations", kind.name);
             }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::checks::{CheckFailure, CheckId, Meta, Severity};
 use crate::model::provenance::source;
-use crate::model::resources::ResourceKind;
+use crate::model::resources::{ResourceKind, arn_segment};
 use crate::suite::ConformanceWorld;
 
 /// The kind of the last operation sent and the resource of its answer (the answer's payload).
@@ -73,7 +73,7 @@ async fn its_arn_names_it(world: &mut ConformanceWorld, step: &Step) {
     let path: Vec<String> = kind
         .identifiers()
         .iter()
-        .map(|label| format!("{}/{}", label.trim_end_matches("Name"), data[label].as_str().unwrap_or_default()))
+        .map(|label| format!("{}/{}", arn_segment(label), data[label].as_str().unwrap_or_default()))
         .collect();
     let region = world.client().config().region.clone();
     let expected = format!("arn:<partition>:appmesh:{region}:<account>:{}", path.join("/"));
@@ -202,10 +202,7 @@ async fn tag_it(world: &mut ConformanceWorld, step: &Step, count: usize) {
     let tags: Vec<Value> =
         (0..count).map(|_| json!({ "key": format!("k-{}", world.ctx.fresh_token()), "value": "v" })).collect();
     let input = json!({ "resourceArn": data["metadata"]["arn"], "tags": tags });
-    let exchange = world.call(&step.value, "TagResource", &input).await;
-    world.sent_operation = "TagResource".to_string();
-    world.sent = Some(input);
-    world.last = Some(exchange);
+    super::request::send(world, step, "TagResource", input).await;
 }
 
 /// ListTagsForResource of the resource of the last answer holds exactly these keys (a table

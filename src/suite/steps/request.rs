@@ -25,7 +25,7 @@ fn docstring_json(world: &ConformanceWorld, step: &Step) -> Value {
 /// Sends `input` as `operation` and remembers it. A create carries the run's tag unless it sets
 /// tags of its own; a mesh it asks for is in the run's ledger before the request is sent, and is
 /// removed after the scenario whatever the answer.
-async fn send(world: &mut ConformanceWorld, step: &Step, operation: &str, input: Value) {
+pub(super) async fn send(world: &mut ConformanceWorld, step: &Step, operation: &str, input: Value) {
     let input = if operation.starts_with("Create") { world.ctx.tagged(input) } else { input };
     let asked_mesh = (operation == "CreateMesh").then(|| match &input["meshName"] {
         Value::String(name) => Some(name.clone()),
