@@ -388,7 +388,7 @@ pub fn check_created_node(
     for owner in [Meta::MeshOwner, Meta::ResourceOwner] {
         let value = &metadata[owner.member()];
         let text = value.as_str().unwrap_or_default();
-        let good = text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) && account.is_none_or(|a| a == text);
+        let good = crate::model::is_account_id(text) && account.is_none_or(|a| a == text);
         if !good {
             failures.push(CheckFailure::new(
                 CheckId::Metadata(owner),
@@ -456,10 +456,9 @@ pub fn check_created_node(
 fn arn_matches(arn: &str, expected: &str) -> bool {
     match expected.split_once("{account}") {
         None => arn == expected,
-        Some((before, after)) => arn
-            .strip_prefix(before)
-            .and_then(|rest| rest.strip_suffix(after))
-            .is_some_and(|account| account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())),
+        Some((before, after)) => {
+            arn.strip_prefix(before).and_then(|rest| rest.strip_suffix(after)).is_some_and(crate::model::is_account_id)
+        }
     }
 }
 

@@ -573,7 +573,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    if args.account.len() != 12 || !args.account.bytes().all(|b| b.is_ascii_digit()) {
+    if !appmesh_conformance::model::is_account_id(&args.account) {
         return usage_error(format!("--account {:?} is not a 12-digit AWS account id", args.account));
     }
     let readings = match chosen_readings(&model, &args.reading) {

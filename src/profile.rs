@@ -87,7 +87,7 @@ impl TargetProfile {
             return bad(format!("throttle_rps {rps} must be a positive number of requests per second"));
         }
         if let Some(account) = &self.account_id
-            && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+            && !crate::model::is_account_id(account)
         {
             return bad(format!("account_id {account:?} is not a 12-digit AWS account id"));
         }

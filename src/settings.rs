@@ -38,7 +38,7 @@ pub fn parse_rate(origin: &str, text: &str) -> Result<f64, SettingsError> {
 /// A 12-digit AWS account id.
 pub fn parse_account_id(origin: &str, text: &str) -> Result<String, SettingsError> {
     let trimmed = text.trim();
-    if trimmed.len() == 12 && trimmed.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::model::is_account_id(trimmed) {
         Ok(trimmed.to_string())
     } else {
         Err(SettingsError::BadAccount { origin: origin.to_string(), value: text.to_string() })

@@ -300,6 +300,12 @@ pub const REQUIRED_OPERATIONS: &[&str] = &[
     "ListVirtualNodes",
 ];
 
+/// Whether a text is an AWS account id as App Mesh writes one (`meshOwner`, `resourceOwner`,
+/// the account in an ARN): exactly 12 decimal digits.
+pub fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Joins a member name onto a path: `spec` + `listeners` gives `spec.listeners`.
 pub fn join_path(prefix: &str, name: &str) -> String {
     if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") }
@@ -308,6 +314,14 @@ pub fn join_path(prefix: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn account_ids_are_twelve_digits() {
+        assert!(is_account_id("123456789012"));
+        for bad in ["12345678901", "1234567890123", "12345678901a", "", "１２３４５６７８９０１２"] {
+            assert!(!is_account_id(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn embedded_model_loads_with_every_required_operation() {
