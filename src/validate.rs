@@ -265,6 +265,12 @@ impl Validator<'_> {
             };
             self.push(path, Rule::Union, format!("exactly one of {}", names.join("|")), found);
         }
+        let exclusive: Vec<&str> =
+            set_members.iter().copied().filter(|m| structure.exclusive.iter().any(|e| e == m)).collect();
+        if exclusive.len() > 1 {
+            let found = format!("{} members set ({})", exclusive.len(), exclusive.join(", "));
+            self.push(path, Rule::Union, format!("at most one of {}", structure.exclusive.join("|")), found);
+        }
     }
 
     fn integer(&mut self, path: &str, value: &Value, range: Bounds, type_min: i64, type_max: i64) {

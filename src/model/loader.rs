@@ -48,6 +48,16 @@ pub(super) fn load(text: &str) -> Result<ServiceModel, ModelError> {
         operations.insert(name.clone(), operation(name, raw)?);
     }
     let provenance = super::provenance::parse(&root)?;
+    for group in &provenance.exclusive {
+        let bad = |problem: String| bad_shape(&group.shape, format!("in the exclusive table: {problem}"));
+        let Some(Shape { kind: ShapeKind::Structure(structure), .. }) = shapes.get_mut(&group.shape) else {
+            return Err(bad("is not a structure of the model".to_string()));
+        };
+        if let Some(missing) = group.members.iter().find(|m| structure.member(m).is_none()) {
+            return Err(bad(format!("`{missing}` is not a member")));
+        }
+        structure.exclusive = group.members.clone();
+    }
     let model =
         ServiceModel { metadata: metadata_of(metadata), operations, shapes, provenance, kinds: Default::default() };
     check_references(&model)?;
@@ -199,6 +209,7 @@ fn structure(name: &str, raw: &Map<String, Value>) -> Result<Structure, ModelErr
         members,
         required,
         union: raw.get("union").and_then(Value::as_bool).unwrap_or(false),
+        exclusive: Vec::new(),
         payload,
         error,
     })

@@ -130,6 +130,9 @@ pub struct Structure {
     pub members: Vec<Member>,
     pub required: BTreeSet<String>,
     pub union: bool,
+    /// Members of which at most one may be set (the provenance's `exclusive` table): empty for
+    /// most structures.
+    pub exclusive: Vec<String>,
     /// The member that is the whole HTTP body, when the output binds one.
     pub payload: Option<String>,
     pub error: Option<ErrorTrait>,
@@ -138,6 +141,26 @@ pub struct Structure {
 impl Structure {
     pub fn member(&self, name: &str) -> Option<&Member> {
         self.members.iter().find(|m| m.name == name)
+    }
+
+    /// The members of which one is chosen: every member of a union, or the exclusive group.
+    pub fn choices(&self) -> Vec<&str> {
+        match self.union {
+            true => self.members.iter().map(|m| m.name.as_str()).collect(),
+            false => self.exclusive.iter().map(String::as_str).collect(),
+        }
+    }
+
+    /// The members that exclude `name`: the other members of a union, or of the exclusive group
+    /// `name` is in.
+    pub fn excluded_by(&self, name: &str) -> Vec<&str> {
+        if self.union {
+            return self.members.iter().map(|m| m.name.as_str()).filter(|m| *m != name).collect();
+        }
+        if !self.exclusive.iter().any(|m| m == name) {
+            return Vec::new();
+        }
+        self.exclusive.iter().map(String::as_str).filter(|m| *m != name).collect()
     }
 }
 

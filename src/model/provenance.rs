@@ -117,6 +117,20 @@ pub struct Reference {
     pub says: String,
 }
 
+/// Members of a structure of which a request may set at most one, where the documentation says
+/// so and the model does not mark the structure a union: a route's spec takes one route type.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Exclusive {
+    /// The structure (`RouteSpec`).
+    pub shape: String,
+    /// Its members that exclude each other, the one a generated request chooses first.
+    pub members: Vec<String>,
+    pub source: String,
+    /// What the source says, in words.
+    pub says: String,
+}
+
 /// What a request gets: success, or an error code.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Expected {
@@ -228,11 +242,17 @@ pub struct Provenance {
     pub disputes: Vec<Dispute>,
     #[serde(default)]
     pub references: Vec<Reference>,
+    #[serde(default)]
+    pub exclusive: Vec<Exclusive>,
 }
 
 impl Provenance {
     pub fn is_empty(&self) -> bool {
-        self.sources.is_empty() && self.quotas.is_empty() && self.disputes.is_empty() && self.references.is_empty()
+        self.sources.is_empty()
+            && self.quotas.is_empty()
+            && self.disputes.is_empty()
+            && self.references.is_empty()
+            && self.exclusive.is_empty()
     }
 
     pub fn source(&self, id: &str) -> Option<&Source> {
@@ -283,6 +303,9 @@ impl Provenance {
         }
         for reference in &self.references {
             known(&reference.source, format!("the reference at {}.{}", reference.from, reference.member))?;
+        }
+        for group in &self.exclusive {
+            known(&group.source, format!("the exclusive members of {}", group.shape))?;
         }
         for dispute in &self.disputes {
             let id = || dispute.id.clone();

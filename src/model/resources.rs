@@ -40,6 +40,11 @@ impl ResourceKind {
         format!("${{{}}}", self.noun.replace(' ', "-"))
     }
 
+    /// `${virtual-node-arn}`: the placeholder for the ARN of a fresh one.
+    pub fn arn_placeholder(&self) -> String {
+        format!("${{{}-arn}}", self.noun.replace(' ', "-"))
+    }
+
     /// Every member that identifies one: the parents' labels, then its own.
     pub fn identifiers(&self) -> Vec<String> {
         self.parents.iter().cloned().chain([self.name_member.clone()]).collect()
@@ -189,6 +194,30 @@ impl ServiceModel {
             .collect()
     }
 
+    /// The input member that names a resource by its ARN (`resourceArn` of TagResource): a
+    /// required query member of the model's ARN shape.
+    pub fn arn_member(&self, operation: &str) -> Option<String> {
+        let input = self.structure(self.operation(operation)?.input.as_deref()?)?;
+        input
+            .members
+            .iter()
+            .find(|m| m.location == Location::Query && m.target == "Arn" && input.required.contains(&m.name))
+            .map(|m| m.name.clone())
+    }
+
+    /// The input member that carries a page token (`nextToken`): a query member the output has
+    /// too, where the next page's token comes back.
+    pub fn page_token(&self, operation: &str) -> Option<String> {
+        let op = self.operation(operation)?;
+        let input = self.structure(op.input.as_deref()?)?;
+        let output = self.structure(op.output.as_deref()?)?;
+        input
+            .members
+            .iter()
+            .find(|m| m.location == Location::Query && output.member(&m.name).is_some())
+            .map(|m| m.name.clone())
+    }
+
     /// The input member that names the account owning the parent (`meshOwner`): a query member
     /// whose shape is the model's account id.
     pub fn owner_member(&self, operation: &str) -> Option<String> {
@@ -314,6 +343,11 @@ mod tests {
         assert!(model.parents_of("DescribeMesh").is_empty());
         assert_eq!(model.owner_member("CreateVirtualNode").as_deref(), Some("meshOwner"));
         assert_eq!(model.owner_member("CreateMesh"), None);
+        assert_eq!(model.arn_member("TagResource").as_deref(), Some("resourceArn"));
+        assert_eq!(model.arn_member("DescribeMesh"), None);
+        assert_eq!(model.page_token("ListTagsForResource").as_deref(), Some("nextToken"));
+        assert_eq!(model.page_token("ListMeshes").as_deref(), Some("nextToken"));
+        assert_eq!(model.page_token("DescribeMesh"), None);
         assert_eq!(model.resource_of("TagResource"), None);
         assert_eq!(model.created_by("CreateGatewayRoute").unwrap().list_member.as_deref(), Some("gatewayRoutes"));
         assert_eq!(model.created_by("DescribeMesh"), None);
