@@ -115,12 +115,31 @@ pub struct Choices {
     /// A reference the documentation leaves open (a virtual service's provider, a gateway
     /// route's target) must name an existing resource: NotFoundException otherwise.
     pub open_references_must_exist: bool,
+    /// What Describe answers for a resource just deleted, which the documentation leaves open.
+    pub after_delete: AfterDelete,
 }
 
 impl Default for Choices {
     fn default() -> Self {
-        Choices { open_references_must_exist: true }
+        Choices { open_references_must_exist: true, after_delete: AfterDelete::Gone }
     }
+}
+
+/// What Describe answers after a Delete (`serve --after-delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AfterDelete {
+    /// 404 NotFoundException, as for a resource that never was.
+    #[default]
+    Gone,
+    /// The record with status DELETED, for the most recent deletes (at most
+    /// [`AfterDelete::RECORDS_KEPT`]); until a new resource takes the name. Lists and the tag
+    /// operations no longer see it, and Delete answers 404.
+    DeletedRecord,
+}
+
+impl AfterDelete {
+    /// Deleted records kept at most, so that a long create/delete loop holds a bounded amount.
+    pub const RECORDS_KEPT: usize = 1_000;
 }
 
 impl Default for Quotas {
@@ -349,6 +368,17 @@ async fn handle(
     response
 }
 
+/// What the emulator holds ([`Emulator::footprint`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Resources of every kind, tags aside.
+    pub resources: usize,
+    /// Client tokens remembered for replays: those of the resources that exist.
+    pub client_tokens: usize,
+    /// Deleted resources' records Describe still answers (`--after-delete deleted-record`).
+    pub deleted_records: usize,
+}
+
 impl Emulator {
     pub fn new(model: Arc<ServiceModel>, config: EmulatorConfig) -> Emulator {
         let bucket = config.rate_limit.map(throttle::TokenBucket::new);
@@ -359,6 +389,13 @@ impl Emulator {
     /// A copy of everything the emulator holds (meshes, nodes, tags, client tokens).
     pub fn snapshot(&self) -> Snapshot {
         Snapshot(self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
+    }
+
+    /// How much the emulator holds: a long `serve` under a create/delete loop must stay flat.
+    pub fn footprint(&self) -> Footprint {
+        let store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (resources, client_tokens, deleted_records) = store.footprint();
+        Footprint { resources, client_tokens, deleted_records }
     }
 
     /// Puts back what [`Emulator::snapshot`] took: a fuzz target answers every input from the
@@ -618,6 +655,66 @@ mod tests {
             .collect();
         assert!(unserved.is_empty(), "not served: {unserved:?}");
         assert_eq!(model.operations.len(), 38);
+    }
+
+    /// Deleting a resource forgets the client tokens of its create and updates: a create/delete
+    /// loop with tokens holds nothing once its resources are gone.
+    #[test]
+    fn tokens_go_with_their_resource() {
+        let emulator = Emulator::new(Arc::new(ServiceModel::embedded()), EmulatorConfig::default());
+        let send = |method: Method, uri: &str, body: Value| {
+            let uri: Uri = uri.parse().unwrap();
+            let answer = emulator.answer(&method, &uri, &[], body.to_string().as_bytes());
+            assert_eq!(answer.status, 200, "{method} {uri}: {}", String::from_utf8_lossy(&answer.body));
+        };
+        for round in 0..3 {
+            let mesh = format!("m{round}");
+            send(Method::PUT, "/v20190125/meshes", json!({"meshName": mesh, "clientToken": format!("a{round}")}));
+            let nodes = format!("/v20190125/meshes/{mesh}/virtualNodes");
+            send(Method::PUT, &nodes, json!({"virtualNodeName": "vn", "spec": {}, "clientToken": format!("b{round}")}));
+            let node = format!("{nodes}/vn");
+            send(Method::PUT, &node, json!({"spec": {"backends": []}, "clientToken": format!("c{round}")}));
+            assert_eq!(emulator.footprint(), Footprint { resources: 2, client_tokens: 3, deleted_records: 0 });
+            send(Method::DELETE, &node, json!({}));
+            assert_eq!(emulator.footprint(), Footprint { resources: 1, client_tokens: 1, deleted_records: 0 });
+            send(Method::DELETE, &format!("/v20190125/meshes/{mesh}"), json!({}));
+            assert_eq!(emulator.footprint(), Footprint { resources: 0, client_tokens: 0, deleted_records: 0 });
+        }
+    }
+
+    /// With the deleted-record choice, Describe answers the DELETED record until the name is
+    /// taken again; Lists and Delete no longer see it; at most `RECORDS_KEPT` are kept.
+    #[test]
+    fn describe_after_delete_answers_the_record_when_chosen() {
+        let config = EmulatorConfig {
+            choices: Choices { after_delete: AfterDelete::DeletedRecord, ..Choices::default() },
+            ..EmulatorConfig::default()
+        };
+        let emulator = Emulator::new(Arc::new(ServiceModel::embedded()), config);
+        let send = |method: Method, uri: &str, body: &str| {
+            let answer = emulator.answer(&method, &uri.parse().unwrap(), &[], body.as_bytes());
+            (answer.status, serde_json::from_slice::<Value>(&answer.body).unwrap_or_default())
+        };
+        send(Method::PUT, "/v20190125/meshes", r#"{"meshName":"m"}"#);
+        send(Method::PUT, "/v20190125/meshes/m/virtualRouters", r#"{"virtualRouterName":"r","spec":{}}"#);
+        let (status, deleted) = send(Method::DELETE, "/v20190125/meshes/m/virtualRouters/r", "");
+        assert_eq!(status, 200);
+        let (status, described) = send(Method::GET, "/v20190125/meshes/m/virtualRouters/r", "");
+        assert_eq!((status, &described), (200, &deleted));
+        assert_eq!(described["status"]["status"], "DELETED");
+        assert_eq!(send(Method::GET, "/v20190125/meshes/m/virtualRouters", "").1["virtualRouters"], json!([]));
+        assert_eq!(send(Method::DELETE, "/v20190125/meshes/m/virtualRouters/r", "").0, 404);
+        send(Method::PUT, "/v20190125/meshes/m/virtualRouters", r#"{"virtualRouterName":"r","spec":{}}"#);
+        let (_, again) = send(Method::GET, "/v20190125/meshes/m/virtualRouters/r", "");
+        assert_eq!(again["status"]["status"], "ACTIVE");
+        assert_eq!(emulator.footprint().deleted_records, 0);
+        for i in 0..AfterDelete::RECORDS_KEPT + 5 {
+            let body = format!(r#"{{"virtualNodeName":"n{i}","spec":{{}}}}"#);
+            send(Method::PUT, "/v20190125/meshes/m/virtualNodes", &body);
+            send(Method::DELETE, &format!("/v20190125/meshes/m/virtualNodes/n{i}"), "");
+        }
+        assert_eq!(emulator.footprint().deleted_records, AfterDelete::RECORDS_KEPT);
+        assert_eq!(send(Method::GET, "/v20190125/meshes/m/virtualNodes/n0", "").0, 404);
     }
 
     #[test]

@@ -18,10 +18,11 @@ pub const LISTENERS_PER_VIRTUAL_NODE: &str = "listeners-per-virtual-node";
 pub const TAG_VALUE_REQUIRED: &str = "tag-value-required";
 pub const CLIENT_TOKEN_RULE: &str = "client-token-rule";
 pub const DOT_SEGMENT_NAMES: &str = "dot-segment-names";
+pub const TAGS_PER_RESOURCE_COUNT: &str = "tags-per-resource-count";
 
 /// The disputes the emulator knows how to follow either way.
 pub const IMPLEMENTED: &[&str] =
-    &[LISTENERS_PER_VIRTUAL_NODE, TAG_VALUE_REQUIRED, CLIENT_TOKEN_RULE, DOT_SEGMENT_NAMES];
+    &[LISTENERS_PER_VIRTUAL_NODE, TAG_VALUE_REQUIRED, CLIENT_TOKEN_RULE, DOT_SEGMENT_NAMES, TAGS_PER_RESOURCE_COUNT];
 
 /// A `--reading` that names no reading of the model.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -8,7 +8,7 @@
 //! Every operation runs under one lock and either completes or changes nothing: a rejected
 //! request never leaves a half-created resource or a cached token behind.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use super::deviation::Deviation;
 use super::kinds::{Kind, Kinds};
 use super::readings::stored_tags;
-use super::{ApiError, EmulatorConfig, ErrorCode};
+use super::{AfterDelete, ApiError, EmulatorConfig, ErrorCode};
 use crate::model::ServiceModel;
 use crate::model::provenance::MustExist;
 use crate::model::resources::strings_at;
@@ -32,12 +32,20 @@ struct TokenRecord {
     uid: String,
 }
 
-/// One resource: its data as Describe answers it, and its tags.
+/// One resource: its data as Describe answers it, its tags, and the client tokens that created or
+/// updated it (forgotten with it, so a create/delete loop does not grow the token map).
 #[derive(Debug, Clone)]
 struct Stored {
     data: Value,
     tags: Vec<Value>,
+    tokens: Vec<TokenKey>,
 }
+
+/// (operation, client token): tokens are scoped to the account and operation.
+type TokenKey = (String, String);
+
+/// Where a resource is: its parents' names, its kind and its name.
+type Address = (Vec<String>, String, String);
 
 /// A collection: the resources of one kind under one parent (every mesh of the account, the
 /// virtual nodes of a mesh, the routes of a router), by name.
@@ -45,10 +53,14 @@ type Collection = BTreeMap<String, Stored>;
 
 #[derive(Debug, Default, Clone)]
 pub(super) struct Store {
-    /// By kind and the parents' names, outermost first.
-    collections: BTreeMap<(String, Vec<String>), Collection>,
-    /// Keyed by (operation, client token): tokens are scoped to the account and operation.
-    tokens: HashMap<(String, String), TokenRecord>,
+    /// By the parents' names (outermost first) and kind: everything under one parent is one
+    /// range of keys.
+    collections: BTreeMap<(Vec<String>, String), Collection>,
+    /// The tokens of the resources that exist.
+    tokens: HashMap<TokenKey, TokenRecord>,
+    /// With `--after-delete deleted-record`: the most recent deletes' answers, by (parents, kind,
+    /// name), oldest first; bounded by `AfterDelete::RECORDS_KEPT`.
+    deleted: VecDeque<(Address, Value)>,
     /// Counts the requests that changed something; a snapshot whose count matches is the state.
     pub(super) generation: u64,
 }
@@ -164,12 +176,22 @@ impl Store {
         Ok(())
     }
 
+    /// The collections under a resource (its path: the parents' names and its own), at any depth.
+    fn under<'s>(
+        &'s self,
+        path: &'s [String],
+    ) -> impl Iterator<Item = (&'s (Vec<String>, String), &'s Collection)> + 's {
+        self.collections
+            .range((path.to_vec(), String::new())..)
+            .take_while(move |((owner, _), _)| owner.starts_with(path))
+    }
+
     fn get(&self, kind: &str, parents: &[String], name: &str) -> Option<&Stored> {
-        self.collections.get(&(kind.to_string(), parents.to_vec()))?.get(name)
+        self.collections.get(&(parents.to_vec(), kind.to_string()))?.get(name)
     }
 
     fn collection(&self, kind: &str, parents: &[String]) -> Option<&Collection> {
-        self.collections.get(&(kind.to_string(), parents.to_vec()))
+        self.collections.get(&(parents.to_vec(), kind.to_string()))
     }
 
     /// The resource the input names, after its parents.
@@ -227,8 +249,11 @@ impl Store {
         let tags = request["tags"].as_array().cloned().unwrap_or_default();
         let mut path = parents.clone();
         path.push(name.clone());
-        self.remember(call, token, request, path, &data);
-        self.collections.entry((kind_name, parents)).or_default().insert(name, Stored { data: data.clone(), tags });
+        let tokens = self.remember(call, token, request, path, &data).into_iter().collect();
+        let key = (parents.clone(), kind_name.clone(), name.clone());
+        self.deleted.retain(|(k, _)| *k != key);
+        let stored = Stored { data: data.clone(), tags, tokens };
+        self.collections.entry((parents, kind_name)).or_default().insert(name, stored);
         Ok(call.answer(data))
     }
 
@@ -255,9 +280,11 @@ impl Store {
         metadata["lastUpdatedAt"] = json!(later_than(metadata["lastUpdatedAt"].as_f64()));
         stored.data["spec"] = spec;
         let data = stored.data.clone();
-        let mut path = parents;
-        path.push(name);
-        self.remember(call, token, request, path, &data);
+        let mut path = parents.clone();
+        path.push(name.clone());
+        if let Some(key) = self.remember(call, token, request, path, &data) {
+            self.get_mut(&kind_name, &parents, &name).tokens.push(key);
+        }
         Ok(call.answer(data))
     }
 
@@ -289,10 +316,20 @@ impl Store {
                 format!("{} {name} cannot be deleted: {user} refers to it", call.kind.resource.noun),
             ));
         }
-        let collection = self.collections.get_mut(&(kind_name.clone(), parents.clone())).expect("it exists");
-        let mut data = collection.remove(&name).expect("it exists").data;
-        // What would be the children's collections go with it (they are empty by now).
-        self.collections.retain(|(_, owner), _| !owner.starts_with(&path));
+        let collection = self.collections.get_mut(&(parents.clone(), kind_name.clone())).expect("it exists");
+        let removed = collection.remove(&name).expect("it exists");
+        // What would be the children's collections go with it (empty by now, unless a deviation
+        // let them be), and every token of what goes.
+        let children: Vec<_> = self.under(&path).map(|(key, _)| key.clone()).collect();
+        let mut gone = removed.tokens;
+        for key in children {
+            let collection = self.collections.remove(&key).unwrap_or_default();
+            gone.extend(collection.into_values().flat_map(|child| child.tokens));
+        }
+        for key in gone {
+            self.tokens.remove(&key);
+        }
+        let mut data = removed.data;
         let metadata = &mut data["metadata"];
         // App Mesh's examples: a child's delete answer has the next version, a mesh's keeps its own.
         if !call.kind.resource.parents.is_empty() {
@@ -300,10 +337,22 @@ impl Store {
         }
         metadata["lastUpdatedAt"] = json!(later_than(metadata["lastUpdatedAt"].as_f64()));
         data["status"]["status"] = json!("DELETED");
+        if call.config.choices.after_delete == AfterDelete::DeletedRecord {
+            if self.deleted.len() >= AfterDelete::RECORDS_KEPT {
+                self.deleted.pop_front();
+            }
+            self.deleted.push_back(((parents, kind_name, name), data.clone()));
+        }
         Ok(call.answer(data))
     }
 
     fn describe(&self, call: &Call) -> Result<Value, ApiError> {
+        if call.config.choices.after_delete == AfterDelete::DeletedRecord {
+            let key = (call.parents(), call.kind.resource.name.clone(), call.name());
+            if let Some((_, data)) = self.deleted.iter().rev().find(|(k, _)| *k == key) {
+                return Ok(call.answer(data.clone()));
+            }
+        }
         let (parents, name) = self.existing(call)?;
         let mut data = self.get(&call.kind.resource.name, &parents, &name).expect("it exists").data.clone();
         if call.has_for(Deviation::ReadbackDiffers, "VirtualNode") {
@@ -347,7 +396,7 @@ impl Store {
 
     fn get_mut(&mut self, kind: &str, parents: &[String], name: &str) -> &mut Stored {
         self.collections
-            .get_mut(&(kind.to_string(), parents.to_vec()))
+            .get_mut(&(parents.to_vec(), kind.to_string()))
             .and_then(|c| c.get_mut(name))
             .expect("the caller checked that it exists")
     }
@@ -411,15 +460,14 @@ impl Store {
 
     /// A resource of the mesh whose spec names this one where that blocks its deletion.
     fn referrer_of(&self, call: &Call, parents: &[String], name: &str) -> Option<String> {
-        let mesh = parents.first().map_or(name, String::as_str);
+        let mesh = [parents.first().map_or(name, String::as_str).to_string()];
         for reference in call.model.provenance.references_blocking(&call.kind.resource.name) {
             if call.has(Deviation::DeleteRouterWithRoutes) && call.kind.resource.name == "VirtualRouter" {
                 continue;
             }
             let referrers = self
-                .collections
-                .iter()
-                .filter(|((kind, owner), _)| kind == &reference.from && owner.first().map(String::as_str) == Some(mesh))
+                .under(&mesh)
+                .filter(|((_, kind), _)| kind == &reference.from)
                 .flat_map(|(_, collection)| collection.iter());
             for (referrer, stored) in referrers {
                 // The data holds the spec under `spec`, where the reference's path starts.
@@ -448,11 +496,24 @@ impl Store {
         }
     }
 
-    fn remember(&mut self, call: &Call, token: Option<String>, request: Value, path: Vec<String>, data: &Value) {
-        if let Some(token) = token {
-            let uid = data["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-            self.tokens.insert((call.operation.to_string(), token), TokenRecord { request, path, uid });
-        }
+    /// Keeps the token of a request that changed a resource; its key, for the resource to hold.
+    fn remember(
+        &mut self,
+        call: &Call,
+        token: Option<String>,
+        request: Value,
+        path: Vec<String>,
+        data: &Value,
+    ) -> Option<TokenKey> {
+        let key = (call.operation.to_string(), token?);
+        let uid = data["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        self.tokens.insert(key.clone(), TokenRecord { request, path, uid });
+        Some(key)
+    }
+
+    /// How many resources, remembered client tokens and deleted records the store holds.
+    pub(super) fn footprint(&self) -> (usize, usize, usize) {
+        (self.collections.values().map(BTreeMap::len).sum(), self.tokens.len(), self.deleted.len())
     }
 
     /// The resource an ARN names, for the tag operations.
@@ -482,7 +543,14 @@ impl Store {
                     }
                 }
                 let quota = config.quotas.limit("tags-per-resource", model);
-                if tags.len() > quota && !config.has(Deviation::TagsNotBounded) {
+                // On the SDK model's reading only the request counts, and the model bounds that.
+                let counts_resource = super::readings::follows(
+                    model,
+                    &config.readings,
+                    super::readings::TAGS_PER_RESOURCE_COUNT,
+                    crate::model::provenance::source::API_REFERENCE,
+                );
+                if counts_resource && tags.len() > quota && !config.has(Deviation::TagsNotBounded) {
                     return Err(ApiError::new(
                         ErrorCode::TooManyTags,
                         format!(
@@ -504,7 +572,9 @@ impl Store {
                     .tags
                     .iter()
                     .enumerate()
-                    .map(|(index, tag)| (format!("{index:08}"), Stored { data: tag.clone(), tags: Vec::new() }))
+                    .map(|(index, tag)| {
+                        (format!("{index:08}"), Stored { data: tag.clone(), tags: Vec::new(), tokens: Vec::new() })
+                    })
                     .collect();
                 let page = page_after(&tags, input)?;
                 let mut output = json!({ "tags": page.items.iter().map(|s| s.data.clone()).collect::<Vec<_>>() });
