@@ -92,6 +92,8 @@ pub enum CheckId {
     ListCount,
     /// `nothing-created`, or `nothing-created.<check>` for the check the read-back made.
     NothingCreated(Option<Box<CheckId>>),
+    /// `nothing-changed`: a refused change left the resource as it was.
+    NothingChanged,
     /// `quota.fill`
     QuotaFill,
     /// `auth.refused`
@@ -168,6 +170,7 @@ impl fmt::Display for CheckId {
             CheckId::ListCount => f.write_str("list.count"),
             CheckId::NothingCreated(None) => f.write_str("nothing-created"),
             CheckId::NothingCreated(Some(inner)) => write!(f, "nothing-created.{inner}"),
+            CheckId::NothingChanged => f.write_str("nothing-changed"),
             CheckId::QuotaFill => f.write_str("quota.fill"),
             CheckId::AuthRefused => f.write_str("auth.refused"),
             CheckId::BurstDocumented => f.write_str("burst.documented"),
@@ -208,6 +211,7 @@ impl FromStr for CheckId {
             CheckId::ListReadable,
             CheckId::ListCount,
             CheckId::NothingCreated(None),
+            CheckId::NothingChanged,
             CheckId::QuotaFill,
             CheckId::AuthRefused,
             CheckId::BurstDocumented,

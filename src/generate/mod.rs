@@ -9,6 +9,7 @@
 //! N characters unique to the run).
 
 pub mod files;
+pub mod fresh;
 pub mod values;
 
 use std::collections::BTreeSet;
@@ -16,7 +17,7 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use crate::model::resources::ResourceKind;
+use crate::model::resources::{ResourceKind, labels};
 use crate::model::{Location, ServiceModel, ShapeKind};
 use values::{
     MemberInfo, MemberPath, Step, full, items, member_infos, minimal, text_of_length, with_value, without, wrong_type,
@@ -89,8 +90,16 @@ impl std::fmt::Display for RuleTag {
     }
 }
 
-/// The operations `generate` covers unless told otherwise.
-pub const DEFAULT_OPERATIONS: &[&str] = &["CreateVirtualNode", "CreateMesh"];
+/// The feature tag that names the operation a generated feature is about: `@op:CreateMesh`.
+pub fn operation_tag(operation: &str) -> String {
+    format!("@op:{operation}")
+}
+
+/// The operations `generate` covers unless told otherwise: every operation of the model with an
+/// input to generate from.
+pub fn operations(model: &ServiceModel) -> Vec<String> {
+    model.operations.values().filter(|op| op.input.is_some()).map(|op| op.name.clone()).collect()
+}
 
 /// What a scenario proves, for the coverage figures.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -220,18 +229,28 @@ struct Context<'m> {
     operation: String,
     root: String,
     infos: Vec<MemberInfo>,
-    /// The resources the request's URI labels name, which must exist (the mesh of
-    /// CreateVirtualNode): each is made fresh for the scenario.
-    parents: Vec<ResourceKind>,
+    /// The resources the request needs to exist, each made fresh for the scenario in this order:
+    /// the kinds its URI labels name (the mesh of CreateVirtualNode, the virtual node of
+    /// DescribeVirtualNode), those its references name, and for an operation that names a
+    /// resource by ARN, a mesh.
+    fresh: Vec<ResourceKind>,
     /// The member naming the account that owns the parents (`meshOwner`).
     owner: Option<String>,
+    /// The member naming a resource by its ARN (`resourceArn`).
+    arn: Option<String>,
+    /// The page token member of a List (`nextToken`): only a token the target issued is valid.
+    page_token: Option<String>,
     /// The body member that names the created resource (`virtualNodeName`).
     identifiers: BTreeSet<String>,
+    /// The references of the request's spec that must name an existing resource (or may have
+    /// to): each names a fresh one.
+    references: Vec<crate::model::provenance::Reference>,
     documented_errors: Vec<String>,
 }
 
 impl Context<'_> {
-    /// Fills the members the run decides: the mesh, the account, tokens, unique names.
+    /// Fills the members the run decides: names of fresh resources, the account, tokens,
+    /// unique names; a page token is left out. `keep` is the member the scenario is about.
     fn fix_identity(&self, mut value: Value, keep: Option<&MemberPath>) -> Value {
         let Some(object) = value.as_object_mut() else { return value };
         let kept = |name: &str| keep.is_some_and(|k| k.0.first() == Some(&Step::Member(name.to_string())));
@@ -240,11 +259,16 @@ impl Context<'_> {
             if kept(&member.name) || !object.contains_key(&member.name) {
                 continue;
             }
-            let parent = self.parent(&member.name).filter(|_| member.location == Location::Uri);
-            let replacement = if let Some(parent) = parent {
-                json!(parent.placeholder())
+            let fresh = self.fresh_named(&member.name).filter(|_| member.location == Location::Uri);
+            let replacement = if let Some(kind) = fresh {
+                json!(kind.placeholder())
             } else if self.owner.as_ref() == Some(&member.name) {
                 json!("${account}")
+            } else if self.arn.as_ref() == Some(&member.name) {
+                json!(self.arn_target().arn_placeholder())
+            } else if self.page_token.as_ref() == Some(&member.name) {
+                object.remove(&member.name);
+                continue;
             } else if member.idempotency_token {
                 json!("${fresh-token}")
             } else if self.identifiers.contains(&member.name) {
@@ -253,6 +277,16 @@ impl Context<'_> {
                 continue;
             };
             object.insert(member.name.clone(), replacement);
+        }
+        let kept_tag = keep.map(MemberPath::tag);
+        for reference in &self.references {
+            let tag = fresh::reference_tag(&reference.member);
+            if kept_tag.as_ref() == Some(&tag) {
+                continue;
+            }
+            if let Some(to) = self.fresh.iter().find(|k| k.name == reference.to) {
+                fresh::set_strings_at(&mut value, &reference.member, &to.placeholder());
+            }
         }
         value
     }
@@ -266,13 +300,48 @@ impl Context<'_> {
         self.fix_identity(request, Some(path))
     }
 
-    /// The parent a URI label names.
-    fn parent(&self, label: &str) -> Option<&ResourceKind> {
-        self.parents.iter().find(|kind| kind.name_member == label)
+    /// The fresh resource a URI label names.
+    fn fresh_named(&self, label: &str) -> Option<&ResourceKind> {
+        self.fresh.iter().find(|kind| kind.name_member == label)
+    }
+
+    /// The resource an ARN member names: the last fresh one.
+    fn arn_target(&self) -> &ResourceKind {
+        self.fresh.last().expect("an operation that names a resource by ARN has a fresh resource")
+    }
+
+    /// The fresh kind a reference member (a tag) names.
+    fn referenced_by(&self, member: &MemberPath) -> Option<&ResourceKind> {
+        let tag = member.tag();
+        let reference = self.references.iter().find(|r| fresh::reference_tag(&r.member) == tag)?;
+        self.fresh.iter().find(|k| k.name == reference.to)
     }
 
     fn givens(&self) -> Vec<String> {
-        self.parents.iter().map(|kind| format!("Given a fresh {}", kind.noun)).collect()
+        self.givens_naming(None)
+    }
+
+    /// The givens, one fresh resource among them with a name of a given length.
+    fn givens_naming(&self, named: Option<(&ResourceKind, usize)>) -> Vec<String> {
+        self.fresh
+            .iter()
+            .map(|kind| match named {
+                Some((named, length)) if named == kind => {
+                    format!("Given a fresh {} with a name of {length} characters", kind.noun)
+                }
+                _ => format!("Given a fresh {}", kind.noun),
+            })
+            .collect()
+    }
+
+    /// What follows a refusal: a create made nothing, a change changed nothing; a read leaves
+    /// nothing to check.
+    fn after_refusal(&self) -> Option<&'static str> {
+        if self.model.created_by(&self.operation).is_some() {
+            return Some("And nothing was created");
+        }
+        let reads = self.model.operation(&self.operation).is_some_and(|op| op.http.method == "GET");
+        (!reads && !self.fresh.is_empty()).then_some("And nothing was changed")
     }
 
     fn scenario(&self, name: String, tags: &[String], request: Value, expect: Expect, covers: Vec<Covers>) -> Scenario {
@@ -312,14 +381,32 @@ pub fn generate(model: &ServiceModel, operation: &str, model_source: &str) -> Re
         .filter(|name| infos.iter().any(|i| i.path.tag() == *name && i.location == Location::Body))
         .into_iter()
         .collect();
+    let kind = model.resource_of(operation);
+    let changes_spec = kind.as_ref().is_some_and(|k| [&k.create, &k.update].contains(&&Some(operation.to_string())));
+    let references: Vec<_> = match (&kind, changes_spec) {
+        (Some(kind), true) => fresh::live_references(model, &kind.name).into_iter().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let arn = model.arn_member(operation);
+    let mut wanted: Vec<ResourceKind> = labels(&op.http.request_uri)
+        .iter()
+        .filter_map(|label| model.resource_named_by(label))
+        .chain(references.iter().filter_map(|r| model.resource_kinds().iter().find(|k| k.name == r.to).cloned()))
+        .collect();
+    if arn.is_some() {
+        wanted.extend(model.resource_kinds().first().cloned());
+    }
     let ctx = Context {
         model,
         operation: operation.to_string(),
         root,
         infos,
-        parents: model.parents_of(operation),
+        fresh: fresh::in_creating_order(model, &wanted),
         owner: model.owner_member(operation),
+        arn,
+        page_token: model.page_token(operation),
         identifiers,
+        references,
         documented_errors: op.errors.clone(),
     };
 
@@ -369,12 +456,13 @@ fn happy_paths(ctx: &Context) -> Vec<Scenario> {
         ),
     ];
     for info in ctx.infos.iter().filter(|i| i.location == Location::Body) {
-        if let Some(structure) = model.structure(&info.shape).filter(|s| s.union) {
-            for member in &structure.members {
+        if let Some(structure) = model.structure(&info.shape) {
+            for name in structure.choices() {
+                let Some(member) = structure.member(name) else { continue };
                 let path = info.path.child(Step::Member(member.name.clone()));
                 let request = ctx.request_with(&path, full(model, &member.target));
                 out.push(ctx.scenario(
-                    format!("The union {} accepts its member {}", info.path.display(), member.name),
+                    format!("{} {} accepts its member {}", choice_noun(structure), info.path.display(), member.name),
                     &[tags[0].clone(), member_tag(&info.path)],
                     request,
                     Expect::Success,
@@ -448,8 +536,17 @@ fn bounds(ctx: &Context) -> Vec<Scenario> {
             }
             cases.push((max + 1, "above-max", false));
         }
+        // An accepted name that a reference must resolve names a fresh resource of that length.
+        let referenced = ctx.referenced_by(&info.path).filter(|_| is_length);
         for (measure, side, accepted) in cases {
-            let Some(value) = value_at(ctx, info, measure) else { continue };
+            let named = referenced.filter(|_| accepted).zip(usize::try_from(measure).ok());
+            let value = match named {
+                Some((kind, _)) => json!(kind.placeholder()),
+                None => match value_at(ctx, info, measure) {
+                    Some(value) => value,
+                    None => continue,
+                },
+            };
             let expect = if accepted { Expect::Success } else { Expect::error(BAD_REQUEST) };
             let name = match side {
                 "min-accepted" => format!("{display} at its minimum, {}, is accepted", describe(measure)),
@@ -457,13 +554,17 @@ fn bounds(ctx: &Context) -> Vec<Scenario> {
                 "below-min" => format!("{display} below its minimum, at {}, is refused", describe(measure)),
                 _ => format!("{display} above its maximum, at {}, is refused", describe(measure)),
             };
-            out.push(ctx.scenario(
+            let mut scenario = ctx.scenario(
                 name,
                 &[RuleTag::Bound.tag(), member_tag(&info.path)],
                 ctx.request_with(&info.path, value),
                 expect,
                 vec![Covers::Bound(info.path.tag(), side)],
-            ));
+            );
+            if named.is_some() {
+                scenario.givens = ctx.givens_naming(named);
+            }
+            out.push(scenario);
         }
     }
     out
@@ -472,7 +573,7 @@ fn bounds(ctx: &Context) -> Vec<Scenario> {
 fn required(ctx: &Context) -> Vec<Scenario> {
     ctx.infos
         .iter()
-        .filter(|i| i.required && i.location == Location::Body && !ctx.replaced(RuleTag::Required, &i.path))
+        .filter(|i| i.required && i.location != Location::Uri && !ctx.replaced(RuleTag::Required, &i.path))
         .map(|info| {
             let request = ctx.fix_identity(without(ctx.model, &ctx.root, &ctx.base(), &info.path), Some(&info.path));
             ctx.scenario(
@@ -519,32 +620,43 @@ fn enums(ctx: &Context) -> Vec<Scenario> {
     out
 }
 
+/// How a scenario names a structure with choices: a union, or a structure whose members
+/// exclude each other.
+fn choice_noun(structure: &crate::model::Structure) -> &'static str {
+    if structure.union { "The union" } else { "The exclusive members of" }
+}
+
 fn unions(ctx: &Context) -> Vec<Scenario> {
     let mut out = Vec::new();
     for info in &ctx.infos {
-        let Some(structure) = ctx.model.structure(&info.shape).filter(|s| s.union) else { continue };
+        let Some(structure) = ctx.model.structure(&info.shape).filter(|s| !s.choices().is_empty()) else { continue };
         let tags = [RuleTag::Union.tag(), member_tag(&info.path)];
-        out.push(ctx.scenario(
-            format!("The union {} with no member set is refused", info.path.display()),
-            &tags,
-            ctx.request_with(&info.path, json!({})),
-            Expect::error(BAD_REQUEST),
-            vec![Covers::UnionInvalid(info.path.tag())],
-        ));
-        if let [first, second, ..] = structure.members.as_slice() {
-            let both = json!({
-                first.name.clone(): minimal(ctx.model, &first.target),
-                second.name.clone(): minimal(ctx.model, &second.target),
-            });
+        if structure.union {
+            out.push(ctx.scenario(
+                format!("The union {} with no member set is refused", info.path.display()),
+                &tags,
+                ctx.request_with(&info.path, json!({})),
+                Expect::error(BAD_REQUEST),
+                vec![Covers::UnionInvalid(info.path.tag())],
+            ));
+        }
+        let choices: Vec<_> = structure.choices().into_iter().filter_map(|name| structure.member(name)).collect();
+        if let [first, second, ..] = choices.as_slice() {
+            let first_path = info.path.child(Step::Member(first.name.clone()));
+            let mut both = ctx.request_with(&first_path, minimal(ctx.model, &first.target));
+            if let Some(object) = values::ensure(ctx.model, &ctx.root, &mut both, &info.path).as_object_mut() {
+                object.insert(second.name.clone(), minimal(ctx.model, &second.target));
+            }
+            let noun = choice_noun(structure);
             out.push(ctx.scenario(
                 format!(
-                    "The union {} with two members set, {} and {}, is refused",
+                    "{noun} {} with two members set, {} and {}, is refused",
                     info.path.display(),
                     first.name,
                     second.name
                 ),
                 &tags,
-                ctx.request_with(&info.path, both),
+                both,
                 Expect::error(BAD_REQUEST),
                 vec![Covers::UnionInvalid(info.path.tag())],
             ));
@@ -578,8 +690,10 @@ fn types(ctx: &Context) -> Vec<Scenario> {
         ("A body that is not JSON is refused", "{\"virtualNodeName\": "),
         ("An empty body is refused", ""),
     ];
+    // An empty body reads as an empty object: refused only where a body member is required.
     let has_body = ctx.infos.iter().any(|i| i.location == Location::Body);
-    for (name, body) in raw.into_iter().filter(|_| has_body) {
+    let needs_body = ctx.infos.iter().any(|i| i.location == Location::Body && i.required && i.path.0.len() == 1);
+    for (name, body) in raw.into_iter().filter(|(_, body)| has_body && (needs_body || !body.is_empty())) {
         out.push(Scenario {
             name: name.to_string(),
             tags: vec![RuleTag::Type.tag(), "@member:body".to_string(), Expect::error(BAD_REQUEST).tag()],
@@ -606,9 +720,20 @@ fn uri_and_query(ctx: &Context) -> Vec<Scenario> {
     let mut out = Vec::new();
     for info in ctx.infos.iter().filter(|i| matches!(i.location, Location::Uri | Location::Query)) {
         let tag = info.path.tag();
-        let Some(length) = uri_bounds(ctx, info) else { continue };
         let tags = [RuleTag::Uri.tag(), member_tag(&info.path)];
-        if let Some(parent) = ctx.parent(&tag).filter(|_| info.location == Location::Uri) {
+        if ctx.arn.as_ref() == Some(&tag) {
+            let target = ctx.arn_target();
+            out.push(ctx.scenario(
+                format!("{tag} naming a {} that does not exist is NotFoundException", target.noun),
+                &tags,
+                ctx.request_with(&info.path, json!(format!("{}-absent", target.arn_placeholder()))),
+                Expect::error("NotFoundException"),
+                vec![Covers::Error("NotFoundException".into())],
+            ));
+            continue;
+        }
+        let Some(length) = uri_bounds(ctx, info) else { continue };
+        if let Some(named) = ctx.fresh_named(&tag).filter(|_| info.location == Location::Uri) {
             if let Some(max) = length.max.map(|m| m as usize) {
                 let mut scenario = ctx.scenario(
                     format!("{tag} in the URI at its maximum, {max} characters, is accepted"),
@@ -617,14 +742,7 @@ fn uri_and_query(ctx: &Context) -> Vec<Scenario> {
                     Expect::Success,
                     vec![Covers::Bound(tag.clone(), "max-accepted")],
                 );
-                scenario.givens = ctx
-                    .parents
-                    .iter()
-                    .map(|kind| match kind == parent {
-                        true => format!("Given a fresh {} with a name of {max} characters", kind.noun),
-                        false => format!("Given a fresh {}", kind.noun),
-                    })
-                    .collect();
+                scenario.givens = ctx.givens_naming(Some((named, max)));
                 out.push(scenario);
                 out.push(ctx.scenario(
                     format!("{tag} in the URI above its maximum, at {} characters, is refused", max + 1),
@@ -635,7 +753,7 @@ fn uri_and_query(ctx: &Context) -> Vec<Scenario> {
                 ));
             }
             out.push(ctx.scenario(
-                format!("A {} that does not exist is NotFoundException", parent.noun),
+                format!("A {} that does not exist is NotFoundException", named.noun),
                 &tags,
                 ctx.request_with(&info.path, json!("${unique-name:40}")),
                 Expect::error("NotFoundException"),
@@ -668,6 +786,21 @@ fn uri_and_query(ctx: &Context) -> Vec<Scenario> {
     out
 }
 
+/// The first required member a request can go without (not a URI label, which addresses it).
+fn first_omissible<'c>(ctx: &'c Context<'_>) -> Option<&'c MemberInfo> {
+    ctx.infos.iter().find(|i| i.required && i.location != Location::Uri && i.path.0.len() == 1)
+}
+
+/// The client token member of an operation that is not a create (an update's).
+fn update_token(ctx: &Context) -> Option<String> {
+    if !ctx.identifiers.is_empty() {
+        return None;
+    }
+    let structure = ctx.model.structure(&ctx.root)?;
+    let token = structure.members.iter().find(|m| m.idempotency_token)?;
+    (full(ctx.model, &ctx.root) != minimal(ctx.model, &ctx.root)).then(|| token.name.clone())
+}
+
 fn errors(ctx: &Context) -> Vec<Scenario> {
     let mut out = Vec::new();
     for code in &ctx.documented_errors {
@@ -675,9 +808,7 @@ fn errors(ctx: &Context) -> Vec<Scenario> {
         let covers = vec![Covers::Error(code.clone())];
         match code.as_str() {
             "BadRequestException" => {
-                let Some(info) = ctx.infos.iter().find(|i| i.required && i.location == Location::Body) else {
-                    continue;
-                };
+                let Some(info) = first_omissible(ctx) else { continue };
                 let request =
                     ctx.fix_identity(without(ctx.model, &ctx.root, &ctx.base(), &info.path), Some(&info.path));
                 out.push(ctx.scenario(
@@ -705,10 +836,34 @@ fn errors(ctx: &Context) -> Vec<Scenario> {
                 ];
                 out.push(scenario);
             }
-            // NotFoundException is provoked in uri_and_query, where the mesh is. The other codes
-            // cannot be provoked by one request (5xx, 403, 429, LimitExceededException): the
-            // stateful features provoke some, and every answer that carries one is judged after
-            // the run (`suite::judge_observed_errors`), counted as covered only when seen.
+            "ConflictException" => {
+                let Some(token) = update_token(ctx) else { continue };
+                let with_token = |request: Value| {
+                    let mut request = request;
+                    request[&token] = json!("${scenario-token}");
+                    request
+                };
+                let first = with_token(ctx.base());
+                let second = with_token(ctx.fix_identity(full(ctx.model, &ctx.root), None));
+                let mut scenario = ctx.scenario(
+                    format!("ConflictException: {token} used again for a different request is refused"),
+                    &tags,
+                    first,
+                    Expect::Success,
+                    covers,
+                );
+                scenario.tags.retain(|t| *t != Expect::Success.tag());
+                scenario.tags.push(Expect::error(code).tag());
+                scenario.then_more = vec![format!("When I send {} with this input:", ctx.operation)];
+                scenario.then_more.extend(docstring_lines(&second, "  "));
+                scenario.then_more.push(format!("Then the request fails with {code}"));
+                out.push(scenario);
+            }
+            // NotFoundException is provoked in uri_and_query, where the names are. The other codes
+            // cannot be provoked by one request (5xx, 403, 429, LimitExceededException,
+            // ResourceInUseException): the stateful and lifecycle features provoke some, and
+            // every answer that carries one is judged after the run
+            // (`suite::judge_observed_errors`), counted as covered only when seen.
             _ => {}
         }
     }
@@ -716,13 +871,16 @@ fn errors(ctx: &Context) -> Vec<Scenario> {
 }
 
 /// The documented errors one generated request can provoke: BadRequestException by breaking
-/// the input, ConflictException by taking a name twice, NotFoundException by naming a mesh that
-/// does not exist.
+/// the input, ConflictException by taking a name twice or reusing an update's token,
+/// NotFoundException by naming a resource that does not exist.
 fn provokable_errors(ctx: &Context) -> Vec<String> {
     let provokable = |code: &str| match code {
-        "BadRequestException" => ctx.infos.iter().any(|i| i.required && i.location == Location::Body),
-        "ConflictException" => !ctx.identifiers.is_empty(),
-        "NotFoundException" => !ctx.parents.is_empty(),
+        "BadRequestException" => first_omissible(ctx).is_some(),
+        "ConflictException" => !ctx.identifiers.is_empty() || update_token(ctx).is_some(),
+        "NotFoundException" => {
+            ctx.arn.is_some()
+                || ctx.infos.iter().any(|i| i.location == Location::Uri && ctx.fresh_named(&i.path.tag()).is_some())
+        }
         _ => false,
     };
     ctx.documented_errors.iter().filter(|code| provokable(code)).cloned().collect()
@@ -782,7 +940,7 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
     for info in ctx.infos.iter().filter(|i| i.location != Location::Body) {
         let tag = info.path.tag();
         let Some(length) = uri_bounds(ctx, info) else { continue };
-        if ctx.parent(&tag).is_some() && info.location == Location::Uri && length.max.is_some() {
+        if ctx.fresh_named(&tag).is_some() && info.location == Location::Uri && length.max.is_some() {
             bounds.extend([Covers::Bound(tag.clone(), "max-accepted"), Covers::Bound(tag, "above-max")]);
         } else if ctx.owner.as_ref() == Some(&tag) {
             bounds.insert(Covers::Bound(tag.clone(), "min-accepted"));
@@ -795,7 +953,12 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
         }
     }
     let body = || ctx.infos.iter().filter(|i| i.location == Location::Body);
-    let required = body().filter(|i| i.required).map(|i| Covers::Required(i.path.tag())).collect();
+    let required = ctx
+        .infos
+        .iter()
+        .filter(|i| i.required && i.location != Location::Uri)
+        .map(|i| Covers::Required(i.path.tag()))
+        .collect();
     let mut enum_values = BTreeSet::new();
     let mut union_members = BTreeSet::new();
     for info in &ctx.infos {
@@ -804,9 +967,9 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
             enum_values.extend(values.iter().map(|v| Covers::EnumValue(info.path.tag(), v.clone())));
             enum_values.insert(Covers::EnumInvalid(info.path.tag()));
         }
-        if let Some(structure) = ctx.model.structure(&info.shape).filter(|s| s.union) {
+        if let Some(structure) = ctx.model.structure(&info.shape).filter(|s| !s.choices().is_empty()) {
             union_members
-                .extend(structure.members.iter().map(|m| Covers::UnionMember(info.path.tag(), m.name.clone())));
+                .extend(structure.choices().into_iter().map(|m| Covers::UnionMember(info.path.tag(), m.to_string())));
             union_members.insert(Covers::UnionInvalid(info.path.tag()));
         }
     }
@@ -861,6 +1024,15 @@ fn coverage(ctx: &Context, scenarios: &[Scenario]) -> Vec<CoverageLine> {
     ]
 }
 
+/// A JSON docstring's lines, each after `indent`.
+fn docstring_lines(value: &Value, indent: &str) -> Vec<String> {
+    let text = serde_json::to_string_pretty(value).expect("JSON serializes");
+    let mut lines = vec![format!("{indent}\"\"\"")];
+    lines.extend(text.lines().map(|line| format!("{indent}{line}")));
+    lines.push(format!("{indent}\"\"\""));
+    lines
+}
+
 fn docstring(out: &mut String, text: &str) {
     out.push_str("      \"\"\"\n");
     for line in text.lines() {
@@ -872,7 +1044,7 @@ fn docstring(out: &mut String, text: &str) {
 fn render(ctx: &Context, title: &str, scenarios: &[Scenario], model_source: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", header(model_source));
-    let _ = writeln!(out, "@generated");
+    let _ = writeln!(out, "@generated {}", operation_tag(&ctx.operation));
     let _ = writeln!(out, "Feature: {}: {title}", ctx.operation);
     let _ = writeln!(
         out,
@@ -909,7 +1081,9 @@ fn render(ctx: &Context, title: &str, scenarios: &[Scenario], model_source: &str
             }
             Expect::Error(code) => {
                 let _ = writeln!(out, "    Then the request fails with {code}");
-                let _ = writeln!(out, "    And nothing was created");
+                if let Some(after) = ctx.after_refusal() {
+                    let _ = writeln!(out, "    {after}");
+                }
             }
         }
         for step in &scenario.then_more {
@@ -932,7 +1106,7 @@ mod tests {
     #[test]
     fn generation_is_deterministic_and_fully_covers_the_model() {
         let model = ServiceModel::embedded();
-        for operation in DEFAULT_OPERATIONS {
+        for operation in &operations(&model) {
             let first = generate(&model, operation, "m").unwrap();
             let second = generate(&model, operation, "m").unwrap();
             assert_eq!(first.files, second.files, "{operation}");

@@ -158,6 +158,9 @@ fn build(model: &ServiceModel, shape: &str, every_member: bool, index: usize, de
             for member in &structure.members {
                 let wanted = if structure.union {
                     object.is_empty()
+                } else if structure.exclusive.contains(&member.name) {
+                    // One of an exclusive group, always: the first.
+                    structure.exclusive[0] == member.name
                 } else {
                     every_member || structure.required.contains(&member.name)
                 };
@@ -192,17 +195,18 @@ fn build(model: &ServiceModel, shape: &str, every_member: bool, index: usize, de
     }
 }
 
-/// Full values of `shape` (see [`full`]) that between them choose every member of every union at
-/// every depth: the full value first, then one value per union member, that member chosen (at
-/// its fullest) where the full value chose another.
+/// Full values of `shape` (see [`full`]) that between them choose every member of every union
+/// and exclusive group at every depth: the full value first, then one value per other choice,
+/// that member chosen (at its fullest) where the full value chose another.
 pub fn full_variants(model: &ServiceModel, shape: &str) -> Vec<Value> {
     let base = full(model, shape);
     let mut out = vec![base.clone()];
     for info in member_infos(model, shape) {
-        let Some(union) = model.structure(&info.shape).filter(|s| s.union) else { continue };
-        for member in union.members.iter().skip(1) {
-            let chosen = json!({ member.name.clone(): full(model, &member.target) });
-            out.push(with_value(model, shape, &base, &info.path, chosen));
+        let Some(structure) = model.structure(&info.shape) else { continue };
+        for name in structure.choices().into_iter().skip(1) {
+            let Some(member) = structure.member(name) else { continue };
+            let path = info.path.child(Step::Member(member.name.clone()));
+            out.push(with_value(model, shape, &base, &path, full(model, &member.target)));
         }
     }
     out
@@ -251,13 +255,11 @@ pub fn ensure<'v>(model: &ServiceModel, root: &str, value: &'v mut Value, path: 
         at = at.child(step.clone());
         current = match step {
             Step::Member(name) => {
-                let union = parent_structure.is_some_and(|s| s.union);
+                let excluded = parent_structure.map(|s| s.excluded_by(name)).unwrap_or_default();
                 let target =
                     parent_structure.and_then(|s| s.member(name)).map(|m| m.target.clone()).unwrap_or_default();
                 let object = current.as_object_mut().expect("ancestors of a generated path are objects");
-                if union {
-                    object.retain(|key, _| key == name);
-                }
+                object.retain(|key, _| !excluded.contains(&key.as_str()));
                 object.entry(name.clone()).or_insert_with(|| minimal(model, &target))
             }
             Step::Item => {

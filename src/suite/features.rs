@@ -30,8 +30,13 @@ pub struct ParseFailure {
 
 /// The features of `source`, parsed, in path order; and the files that did not parse.
 pub fn load(source: &FeatureSource) -> Result<(Vec<Feature>, Vec<ParseFailure>), std::io::Error> {
+    // The embedded features cannot change: parsed once per process, however many runs it makes.
+    static EMBEDDED_PARSED: std::sync::OnceLock<(Vec<Feature>, Vec<ParseFailure>)> = std::sync::OnceLock::new();
     let texts: Vec<(String, String)> = match source {
-        FeatureSource::Embedded => EMBEDDED.iter().map(|(path, text)| (path.to_string(), text.to_string())).collect(),
+        FeatureSource::Embedded => {
+            let texts = || EMBEDDED.iter().map(|(path, text)| (path.to_string(), text.to_string())).collect();
+            return Ok(EMBEDDED_PARSED.get_or_init(|| parse_all(texts())).clone());
+        }
         FeatureSource::Dir(dir) => {
             if !dir.is_dir() {
                 return Err(std::io::Error::new(
@@ -50,6 +55,11 @@ pub fn load(source: &FeatureSource) -> Result<(Vec<Feature>, Vec<ParseFailure>),
             texts
         }
     };
+    Ok(parse_all(texts))
+}
+
+/// Each (path, text), parsed.
+fn parse_all(texts: Vec<(String, String)>) -> (Vec<Feature>, Vec<ParseFailure>) {
     let mut features = Vec::new();
     let mut failures = Vec::new();
     for (path, text) in texts {
@@ -63,7 +73,7 @@ pub fn load(source: &FeatureSource) -> Result<(Vec<Feature>, Vec<ParseFailure>),
             Err(message) => failures.push(ParseFailure { path, message }),
         }
     }
-    Ok((features, failures))
+    (features, failures)
 }
 
 /// A path as locations show it: relative to the working directory where it can be, so that the

@@ -20,7 +20,10 @@ pub use context::{DEFAULT_SCENARIO_DEADLINE, SuiteContext};
 pub use features::FeatureSource;
 pub use progress::Progress;
 pub use results::{Outcome, RunSummary, ScenarioResult, StepFailure, Unjudged};
-pub use runner::{ERROR_TABLE_FEATURE, EXTERNAL_TARGET_CONCURRENCY, RunError, RunOptions, run, summary_so_far};
+pub use runner::{
+    EMBEDDED_TARGET_CONCURRENCY, ERROR_TABLE_FEATURE, EXTERNAL_TARGET_CONCURRENCY, RunError, RunOptions, run,
+    summary_so_far,
+};
 pub use select::parse_tags;
 pub use world::ConformanceWorld;
 

@@ -39,6 +39,11 @@ pub struct RunOptions {
 /// mesh, and App Mesh allows 15 meshes per account by default.
 pub const EXTERNAL_TARGET_CONCURRENCY: usize = 8;
 
+/// Scenarios run at once against the embedded emulator when `--jobs` is not given: enough to keep
+/// two cores busy while requests wait on each other, few enough that thousands of scenarios do not
+/// hold their worlds and exchanges in memory at once (measured in README).
+pub const EMBEDDED_TARGET_CONCURRENCY: usize = 16;
+
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("bad tag expression {expression:?}: {message}")]
@@ -69,7 +74,15 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 /// runs may go on at once in one process: each installs its own context for its scenarios.
 pub async fn run(ctx: Arc<SuiteContext>, options: RunOptions) -> Result<RunSummary, RunError> {
     let tags = options.tags.as_deref().map(parse_tags).transpose()?;
-    let (features, unparsed) = super::features::load(&options.features).map_err(|error| match &options.features {
+    // Parsed on a thread of its own: thousands of scenarios take a while to parse in a debug
+    // build, and an interrupt (Ctrl-C) must be heard meanwhile. Not `spawn_blocking`: the runtime
+    // would wait for it at exit, so an interrupted run would not end until the parse did.
+    let source = options.features.clone();
+    let (parsed, loaded) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || parsed.send(super::features::load(&source)));
+    let loaded =
+        loaded.await.unwrap_or_else(|_| Err(std::io::Error::other("the thread parsing the features panicked")));
+    let (features, unparsed) = loaded.map_err(|error| match &options.features {
         FeatureSource::Dir(dir) => RunError::NoFeatures { dir: dir.clone(), error: error.to_string() },
         FeatureSource::Embedded => RunError::NoFeatures { dir: PathBuf::from("(embedded)"), error: error.to_string() },
     })?;

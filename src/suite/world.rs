@@ -17,6 +17,15 @@ use crate::client::{Client, ClientError};
 use crate::exchange::Exchange;
 use crate::model::resources::ResourceKind;
 
+/// A resource a `Given a fresh ...` step made: its kind, the answer to its create, and the
+/// tags the create sent.
+#[derive(Debug, Clone)]
+pub(crate) struct Fresh {
+    pub kind: ResourceKind,
+    pub data: Value,
+    pub tags: Value,
+}
+
 /// The scenario state. `Debug` is short and shows no secrets: cucumber prints it on failure.
 #[derive(World)]
 #[world(init = Self::new)]
@@ -32,6 +41,10 @@ pub struct ConformanceWorld {
     pub(crate) deadline: std::time::Instant,
     /// The mesh the scenario works in.
     pub(crate) mesh: Option<String>,
+    /// The resources `Given a fresh ...` made for the scenario, in order.
+    pub(crate) fresh: Vec<Fresh>,
+    /// The client token `${scenario-token}` stands for: one per scenario, made when first used.
+    pub(crate) scenario_token: OnceLock<String>,
     /// The target's account, as the scenario's mesh reported it (or as declared).
     pub(crate) account: Option<String>,
     /// The operation of the last request sent with an input.
@@ -74,6 +87,8 @@ impl ConformanceWorld {
             asked_meshes: Vec::new(),
             asked_resources: Vec::new(),
             mesh: None,
+            fresh: Vec::new(),
+            scenario_token: OnceLock::new(),
             account: None,
             sent_operation: "CreateVirtualNode".to_string(),
             sent: None,
@@ -237,12 +252,26 @@ impl ConformanceWorld {
     }
 
     /// Fills the placeholders of a request written in a feature file: `${mesh}`, `${account}`,
-    /// `${fresh-token}`, `${unique-name:N}` and `${arn}` (the ARN of the resource the last
-    /// successful Create, Describe, Update or Delete answered).
+    /// `${fresh-token}`, `${unique-name:N}`, `${arn}` (the ARN of the resource the last
+    /// successful Create, Describe, Update or Delete answered), the name and ARN of each fresh
+    /// resource (`${virtual-node}`, `${virtual-node-arn}`) and `${scenario-token}` (one client
+    /// token for the whole scenario).
     pub fn fill_placeholders(&self, text: &str) -> String {
         let mut filled = text.to_string();
         if let Some(arn) = self.seen.last().and_then(|data| data["metadata"]["arn"].as_str()) {
             filled = filled.replace("${arn}", arn);
+        }
+        for fresh in &self.fresh {
+            if let Some(arn) = fresh.data["metadata"]["arn"].as_str() {
+                filled = filled.replace(&fresh.kind.arn_placeholder(), arn);
+            }
+            if let Some(name) = fresh.data[&fresh.kind.name_member].as_str() {
+                filled = filled.replace(&fresh.kind.placeholder(), name);
+            }
+        }
+        if filled.contains("${scenario-token}") {
+            let token = self.scenario_token.get_or_init(|| self.ctx.fresh_token());
+            filled = filled.replace("${scenario-token}", token);
         }
         if let Some(mesh) = &self.mesh {
             filled = filled.replace("${mesh}", mesh);
@@ -362,6 +391,9 @@ impl ConformanceWorld {
         let input = self.ctx.tagged(json!({ "meshName": name }));
         let exchange = self.call(step, "CreateMesh", &input).await;
         self.ctx.mesh_answered(Some(&name), &exchange);
+        if let (Some(kind), Some(data)) = (self.client().model().created_by("CreateMesh"), exchange.json()) {
+            self.fresh.push(Fresh { kind, data, tags: input["tags"].clone() });
+        }
         if let Some(owner) = exchange.json().and_then(|b| b["metadata"]["meshOwner"].as_str().map(str::to_string)) {
             self.account.get_or_insert(owner);
         }
@@ -373,6 +405,53 @@ impl ConformanceWorld {
             .collect();
         self.verdict(step, failures, Some(&exchange));
         name
+    }
+
+    /// Makes a fresh resource of `kind` named `name` for this scenario, from the kind's minimal
+    /// create request: its parents and the resources its references name are the fresh ones made
+    /// before it. Like a mesh's, its set-up asks only for a success status.
+    pub async fn make_fresh(&mut self, step: &str, kind: &ResourceKind, name: String) {
+        if kind.parents.is_empty() && kind.create.as_deref() == Some("CreateMesh") {
+            let mesh = self.create_mesh_named(step, name).await;
+            self.mesh.get_or_insert(mesh);
+            return;
+        }
+        let model = self.client().model();
+        let create =
+            kind.create.clone().unwrap_or_else(|| panic!("the model has no operation that creates a {}", kind.noun));
+        let mut input = crate::generate::fresh::minimal_create(model, kind).unwrap_or_default();
+        let made = |name: &str| self.fresh.iter().rev().find(|f| f.kind.name == name);
+        let needed = |noun: &str| {
+            format!("a fresh {} needs a fresh {noun} first: add `Given a fresh {noun}` before it", kind.noun)
+        };
+        for parent in &kind.parents {
+            let parent_kind = model.resource_named_by(parent).expect("a parent label names a kind");
+            let found = made(&parent_kind.name).unwrap_or_else(|| panic!("{}", needed(&parent_kind.noun)));
+            input[parent] = found.data[parent].clone();
+        }
+        input[&kind.name_member] = json!(name);
+        for reference in crate::generate::fresh::live_references(model, &kind.name) {
+            if crate::model::resources::strings_at(&input, &reference.member).is_empty() {
+                continue;
+            }
+            let to = model.resource_kinds().iter().find(|k| k.name == reference.to).expect("a reference names a kind");
+            let found = made(&to.name).unwrap_or_else(|| panic!("{}", needed(&to.noun)));
+            let target = found.data[&to.name_member].as_str().unwrap_or_default().to_string();
+            crate::generate::fresh::set_strings_at(&mut input, &reference.member, &target);
+        }
+        let input = self.ctx.tagged(input);
+        let identifiers = Value::Object(kind.identifiers().iter().map(|id| (id.clone(), input[id].clone())).collect());
+        self.asked_resources.push((kind.clone(), identifiers));
+        let exchange = self.call(step, &create, &input).await;
+        let model = self.client().model();
+        let op = model.operation(&create).expect("the create operation is in the model");
+        let failures = crate::checks::check_success(model, op, &exchange)
+            .into_iter()
+            .filter(|f| f.id == CheckId::HttpStatus)
+            .collect();
+        self.verdict(step, failures, Some(&exchange));
+        let data = exchange.json().unwrap_or_default();
+        self.fresh.push(Fresh { kind: kind.clone(), data, tags: input["tags"].clone() });
     }
 
     /// Removes every mesh the scenario asked for, whatever its create answered (a lost answer

@@ -154,6 +154,80 @@ async fn nothing_was_created(world: &mut ConformanceWorld, step: &Step) {
     }
 }
 
+/// After a refused change, the fresh resource the request was about is as it was made: the
+/// Describe operation finds it at the same version with the same spec, and an operation on its
+/// tags left them as they were.
+#[then("nothing was changed")]
+async fn nothing_was_changed(world: &mut ConformanceWorld, step: &Step) {
+    let operation = world.sent_operation.clone();
+    let client = world.ctx.client.clone();
+    let model = client.model();
+    let own = model.resource_of(&operation);
+    let about = match &own {
+        Some(kind) => world.fresh.iter().rev().find(|f| f.kind.name == kind.name),
+        None => world.fresh.last(),
+    };
+    let Some(before) = about.cloned() else {
+        return world
+            .unjudged(&step.value, format!("the scenario made no resource that {operation} could have changed"));
+    };
+    let kind = &before.kind;
+    let input = Value::Object(kind.identifiers().iter().map(|id| (id.clone(), before.data[id].clone())).collect());
+    let exchange = world.call(&step.value, &kind.describe, &input).await;
+    let now = exchange.json().unwrap_or_default();
+    let changed = |what: &str, expected: &Value, actual: &Value| {
+        CheckFailure::new(
+            CheckId::NothingChanged,
+            Severity::Must,
+            source::API_REFERENCE,
+            what,
+            &format!("a refused {operation} leaves the {} as it was", kind.noun),
+            expected.to_string(),
+            actual.to_string(),
+        )
+    };
+    let mut failures = Vec::new();
+    if exchange.status() != 200 {
+        let status = json!(format!("{} {}", exchange.status(), exchange.error_code().unwrap_or_default()));
+        failures.push(changed("", &json!(format!("{} answers 200", kind.describe)), &status));
+    } else {
+        for path in ["metadata.version", "spec"] {
+            let pointer = format!("/{}", path.replace('.', "/"));
+            let (was, is) = (before.data.pointer(&pointer), now.pointer(&pointer));
+            if was != is {
+                failures.push(changed(path, was.unwrap_or(&Value::Null), is.unwrap_or(&Value::Null)));
+            }
+        }
+    }
+    world.verdict(&step.value, failures, Some(&exchange));
+    if own.is_some() {
+        return;
+    }
+    // An operation on tags by ARN: the tags are those the resource was made with.
+    let list = model.operations.values().find(|op| op.http.method == "GET" && model.arn_member(&op.name).is_some());
+    let listed = list.and_then(|op| {
+        let arn_member = model.arn_member(&op.name)?;
+        let output = model.structure(op.output.as_deref()?)?;
+        let items = output
+            .members
+            .iter()
+            .find(|m| matches!(model.shape(&m.target).map(|s| &s.kind), Some(crate::model::ShapeKind::List { .. })))?;
+        Some((op.name.clone(), arn_member, items.name.clone()))
+    });
+    let Some((list, arn_member, items)) = listed else {
+        return world.unjudged(&step.value, "the model has no operation that lists a resource's tags by ARN");
+    };
+    let input = json!({ arn_member: before.data["metadata"]["arn"] });
+    let tags = world.all_pages(&step.value, &list, input, &items).await;
+    let key_set =
+        |tags: &[Value]| -> std::collections::BTreeSet<String> { tags.iter().map(|t| t.to_string()).collect() };
+    let made_with = before.tags.as_array().cloned().unwrap_or_default();
+    if key_set(&tags) != key_set(&made_with) {
+        let failure = changed("tags", &json!(made_with), &json!(tags));
+        world.verdict(&step.value, vec![failure], None);
+    }
+}
+
 fn nothing_created_failure(expected: &str, actual: &str) -> CheckFailure {
     CheckFailure::new(
         CheckId::NothingCreated(None),

@@ -7,7 +7,7 @@
 //! answered).
 
 use cucumber::gherkin::Step;
-use cucumber::{given, when};
+use cucumber::when;
 use serde_json::{Value, json};
 
 use crate::suite::ConformanceWorld;
@@ -63,13 +63,6 @@ fn sent(world: &ConformanceWorld) -> Value {
     world.sent.clone().expect("an earlier step sends a request")
 }
 
-#[given(expr = "a fresh mesh with a name of {int} characters")]
-async fn a_fresh_mesh_named_with_length(world: &mut ConformanceWorld, step: &Step, length: usize) {
-    let name = world.ctx.unique_name_of_length(length);
-    let mesh = world.create_mesh_named(&step.value, name).await;
-    world.mesh = Some(mesh);
-}
-
 #[when("I create a virtual node with this request body:")]
 async fn create_with_body(world: &mut ConformanceWorld, step: &Step) {
     let mut input = docstring_json(world, step);
@@ -83,7 +76,7 @@ async fn send_input(world: &mut ConformanceWorld, step: &Step, operation: String
     send(world, step, &operation, input).await;
 }
 
-/// The URI of these comes from the scenario's mesh; the body is sent exactly as written.
+/// The URI of these names the scenario's fresh resources; the body is sent exactly as written.
 #[when(expr = "I send {word} with this body:")]
 async fn send_body(world: &mut ConformanceWorld, step: &Step, operation: String) {
     let body = world.fill_placeholders(step.docstring.as_deref().expect("this step takes the body as a docstring"));
@@ -95,11 +88,21 @@ async fn send_empty_body(world: &mut ConformanceWorld, step: &Step, operation: S
     send_raw(world, step, &operation, "").await;
 }
 
+/// Sends `body` as it is; the URI names the scenario's fresh resources (and its mesh), and an
+/// operation that names a resource by ARN names the last fresh one.
 async fn send_raw(world: &mut ConformanceWorld, step: &Step, operation: &str, body: &str) {
-    let input = match &world.mesh {
-        Some(mesh) => json!({ "meshName": mesh }),
-        None => json!({}),
-    };
+    let model = world.client().model();
+    let mut input = serde_json::Map::new();
+    if let Some(mesh) = &world.mesh {
+        input.insert("meshName".to_string(), json!(mesh));
+    }
+    for fresh in &world.fresh {
+        input.insert(fresh.kind.name_member.clone(), fresh.data[&fresh.kind.name_member].clone());
+    }
+    if let (Some(member), Some(last)) = (model.arn_member(operation), world.fresh.last()) {
+        input.insert(member, last.data["metadata"]["arn"].clone());
+    }
+    let input = Value::Object(input);
     let exchange = world.send_raw(&step.value, operation, &input, body).await;
     world.sent_operation = operation.to_string();
     world.sent = Some(input);
