@@ -1,4 +1,4 @@
-@auth @requires:auth-enforced
+@auth @requires:auth-enforced @op:CreateVirtualNode
 Feature: CreateVirtualNode refuses requests that are not correctly signed
   App Mesh authenticates every request with AWS Signature Version 4. A request with no signature,
   or with one that does not match the request, the secret key, the service or the time, is

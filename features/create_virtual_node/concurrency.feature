@@ -1,4 +1,4 @@
-@idempotency @concurrency
+@idempotency @concurrency @op:CreateVirtualNode
 Feature: A client token holds under concurrent requests
   Retries race. Many copies of one request with one client token, sent at once, create exactly
   one virtual node and all return it; different requests with one token at once let exactly one

@@ -1,4 +1,4 @@
-@documented-example
+@documented-example @op:CreateVirtualNode
 Feature: CreateVirtualNode with the documented example request
   The API reference gives one sample request: a virtual node called colorgateway-vn with an HTTP
   listener on port 9080, DNS service discovery and two virtual-service backends. Any conformant

@@ -1,4 +1,4 @@
-@idempotency
+@idempotency @op:CreateVirtualNode
 Feature: CreateVirtualNode is idempotent under a client token
   A client token makes a create safe to retry: the same token with the same request returns the
   node the first request created, and creates nothing more. The same token with a different

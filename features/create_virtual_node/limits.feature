@@ -1,4 +1,4 @@
-@limits @serial
+@limits @serial @op:CreateVirtualNode
 Feature: CreateVirtualNode enforces the virtual-node quota of a mesh
   A mesh holds at most its quota of virtual nodes (200 by default in App Mesh; the target profile
   declares it with node_quota or --node-quota). One more is 400 LimitExceededException and creates

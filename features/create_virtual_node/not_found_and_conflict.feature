@@ -1,4 +1,4 @@
-@error
+@error @op:CreateVirtualNode
 Feature: CreateVirtualNode refuses an unknown mesh and a name already taken
   A virtual node lives in a mesh: creating one in a mesh that does not exist is 404
   NotFoundException. Names are unique within a mesh: a second create with a taken name is 409

@@ -1,4 +1,4 @@
-@throttling @serial
+@throttling @serial @op:CreateVirtualNode
 Feature: CreateVirtualNode under a burst of requests
   A burst is sent open-loop (request i at start + i/rate, bounded in count and time). Whatever the
   target does under load, every answer is a documented success or error, a throttled request is

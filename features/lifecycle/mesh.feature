@@ -1,4 +1,4 @@
-@lifecycle
+@lifecycle @kind:Mesh
 Feature: The lifecycle of a mesh
   A mesh is updated in place: its version goes up by one, its spec is replaced, and its
   createdAt, uid and ARN stay. It cannot be deleted while it holds resources.

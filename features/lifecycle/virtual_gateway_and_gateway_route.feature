@@ -1,4 +1,4 @@
-@lifecycle
+@lifecycle @kind:VirtualGateway @kind:GatewayRoute
 Feature: The lifecycle of a virtual gateway and its gateway routes
   A gateway route lives in a virtual gateway and sends traffic to a virtual service. A gateway
   with gateway routes cannot be deleted, nor can a virtual service that a gateway route targets.

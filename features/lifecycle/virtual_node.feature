@@ -1,4 +1,4 @@
-@lifecycle
+@lifecycle @kind:VirtualNode
 Feature: The lifecycle of a virtual node, and tags
   A virtual node is created at version 1; an update replaces its spec and adds 1 to its version;
   its list shows it; a delete answers it DELETED and it is gone. Tags are added, replaced and

@@ -1,4 +1,4 @@
-@lifecycle
+@lifecycle @kind:VirtualRouter @kind:Route
 Feature: The lifecycle of a virtual router and its routes
   A route lives in a virtual router and sends traffic to existing virtual nodes. A router with
   routes cannot be deleted, nor can a virtual node that a route targets.

@@ -1,4 +1,4 @@
-@lifecycle
+@lifecycle @kind:VirtualService
 Feature: The lifecycle of a virtual service and its provider
   A virtual service is provided by a virtual node or router, or by none. A virtual node that
   provides a service cannot be deleted.

@@ -10,6 +10,16 @@
 //! [[expected]]
 //! scenario = "features/create_virtual_node/auth.feature:7"   # a location or a scenario name
 //! reason = "unsigned requests are accepted"
+//!
+//! [[expected]]
+//! operation = "CreateVirtualService"   # every failure of the scenarios about one operation
+//! reason = "not implemented"
+//!
+//! [[expected]]
+//! operation = "ListMeshes"             # with a check: that check, in that operation's scenarios
+//! check = "shape.length@meshes[].meshOwner"
+//! reason = "owners are 20 characters"
+//! intermittent = true                  # may not show in every run: never "unexpectedly passing"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -28,9 +38,17 @@ pub struct Expectation {
     /// A scenario location (`features/x.feature:12`) or name: every failure in it is expected.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scenario: Option<String>,
+    /// An operation (`CreateRoute`): alone, every failure of the scenarios about it (their
+    /// `@op:` tag) is expected; with `check`, that check's failures in those scenarios only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// It may or may not show in a given run (it depends on the order in which concurrent
+    /// scenarios reach the target): its absence is never "unexpectedly passing".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub intermittent: bool,
 }
 
 /// An expectations file that cannot be used.
@@ -49,9 +67,13 @@ pub enum EntryError {
     Toml(#[from] toml::de::Error),
     #[error("entry {0} names both a check and a scenario; give one of them")]
     Both(usize),
-    #[error("entry {0} names neither a check nor a scenario; give one of them")]
+    #[error(
+        "entry {0} names a scenario and an operation; a scenario is about one operation already: drop the operation"
+    )]
+    ScenarioAndOperation(usize),
+    #[error("entry {0} names neither a check, a scenario nor an operation; give one of them")]
     Neither(usize),
-    #[error("entry {0} names an empty check or scenario")]
+    #[error("entry {0} names an empty check, scenario or operation")]
     Empty(usize),
     #[error("entry {0} has no reason; say why the deviation is expected")]
     NoReason(usize),
@@ -76,13 +98,15 @@ impl Expectations {
         let expectations: Expectations = toml::from_str(text)?;
         for (index, entry) in expectations.expected.iter().enumerate() {
             let number = index + 1;
-            match (&entry.check, &entry.scenario) {
-                (Some(_), Some(_)) => return Err(EntryError::Both(number)),
-                (None, None) => return Err(EntryError::Neither(number)),
-                (Some(text), None) | (None, Some(text)) if text.trim().is_empty() => {
-                    return Err(EntryError::Empty(number));
-                }
+            match (&entry.check, &entry.scenario, &entry.operation) {
+                (Some(_), Some(_), _) => return Err(EntryError::Both(number)),
+                (_, Some(_), Some(_)) => return Err(EntryError::ScenarioAndOperation(number)),
+                (None, None, None) => return Err(EntryError::Neither(number)),
                 _ => {}
+            }
+            let named = [&entry.check, &entry.scenario, &entry.operation];
+            if named.into_iter().flatten().any(|text| text.trim().is_empty()) {
+                return Err(EntryError::Empty(number));
             }
             if entry.reason.trim().is_empty() {
                 return Err(EntryError::NoReason(number));
@@ -91,9 +115,9 @@ impl Expectations {
         Ok(expectations)
     }
 
-    /// The entry that lists a failure of the given scenario, if any.
-    pub fn find(&self, failure: &Failure, scenario: &str, location: &str) -> Option<&Expectation> {
-        self.expected.iter().find(|entry| entry.matches(failure, scenario, location))
+    /// The entry that lists a failure, if any.
+    pub fn find(&self, failure: &Failure) -> Option<&Expectation> {
+        self.expected.iter().find(|entry| entry.matches(failure))
     }
 
     /// The entries that matched no failure: (now passing, not exercised by this run).
@@ -106,15 +130,18 @@ impl Expectations {
         let mut passing = Vec::new();
         let mut not_exercised = Vec::new();
         for entry in &self.expected {
-            if failures.iter().any(|f| entry.matches(f, &f.scenario, &f.location)) {
+            if entry.intermittent || failures.iter().any(|f| entry.matches(f)) {
                 continue;
             }
-            let exercised = match &entry.scenario {
-                Some(name) => scenarios
-                    .iter()
-                    .any(|s| (&s.name == name || &s.location == name) && s.status != ScenarioStatus::Skipped),
+            let ran = |s: &&ScenarioReport| s.status != ScenarioStatus::Skipped;
+            let exercised = match (&entry.scenario, &entry.operation, &entry.check) {
+                (Some(name), _, _) => scenarios.iter().filter(ran).any(|s| &s.name == name || &s.location == name),
+                // An operation's scenarios all ran, or none did, unless the run chose some.
+                (None, Some(operation), None) => {
+                    scenarios.iter().filter(ran).any(|s| super::operation_of(&s.tags) == Some(operation))
+                }
                 // A check may be exercised by any scenario: only an unfiltered run says it is fixed.
-                None => !filtered,
+                _ => !filtered,
             };
             if exercised { passing.push(entry.clone()) } else { not_exercised.push(entry.clone()) }
         }
@@ -123,15 +150,21 @@ impl Expectations {
 }
 
 impl Expectation {
-    fn matches(&self, failure: &Failure, scenario: &str, location: &str) -> bool {
+    fn matches(&self, failure: &Failure) -> bool {
+        if let Some(operation) = &self.operation
+            && failure.operation.as_ref() != Some(operation)
+        {
+            return false;
+        }
         if let Some(check) = &self.check {
             let base = failure.check_id.split('@').next().unwrap_or_default();
             return check == &failure.check_id || check == base || check == &failure.bucket;
         }
         if let Some(wanted) = &self.scenario {
-            return wanted == scenario || wanted == location;
+            return wanted == &failure.scenario || wanted == &failure.location;
         }
-        false
+        // An operation alone: every failure of its scenarios.
+        self.operation.is_some()
     }
 }
 
@@ -145,6 +178,10 @@ mod tests {
             bucket: bucket.to_string(),
             ..Failure::located(crate::report::Area::Shape, "A scenario", "features/a.feature:3", "Then x")
         }
+    }
+
+    fn in_scenario(failure: Failure, scenario: &str, location: &str) -> Failure {
+        Failure { scenario: scenario.to_string(), location: location.to_string(), ..failure }
     }
 
     #[test]
@@ -165,15 +202,41 @@ mod tests {
         )
         .unwrap();
         let created_at = failure("shape.type@metadata.createdAt", "shape.type@metadata.createdAt");
-        assert_eq!(expectations.find(&created_at, "A", "features/a.feature:3").unwrap().reason, "string timestamps");
+        assert_eq!(expectations.find(&created_at).unwrap().reason, "string timestamps");
         let other_member = failure("shape.type@metadata.lastUpdatedAt", "shape.type@metadata.lastUpdatedAt");
-        assert!(expectations.find(&other_member, "A", "features/a.feature:3").is_none());
+        assert!(expectations.find(&other_member).is_none());
         let bound = failure("http.status@spec.x", "http.status [bound]");
-        assert_eq!(
-            expectations.find(&bound, "A", "features/a.feature:3").unwrap().link.as_deref(),
-            Some("https://example.org/1")
-        );
-        assert!(expectations.find(&other_member, "B", "features/b.feature:9").is_some());
+        assert_eq!(expectations.find(&bound).unwrap().link.as_deref(), Some("https://example.org/1"));
+        assert!(expectations.find(&in_scenario(other_member, "B", "features/b.feature:9")).is_some());
+    }
+
+    #[test]
+    fn entries_match_by_operation_alone_or_with_a_check() {
+        let expectations = Expectations::parse(
+            r#"
+            [[expected]]
+            operation = "CreateVirtualService"
+            reason = "not implemented"
+            [[expected]]
+            operation = "ListMeshes"
+            check = "shape.length@meshes[].meshOwner"
+            reason = "20-character owners"
+            "#,
+        )
+        .unwrap();
+        let about =
+            |operation: &str, check: &str| Failure { operation: Some(operation.to_string()), ..failure(check, check) };
+        assert_eq!(expectations.find(&about("CreateVirtualService", "http.status")).unwrap().reason, "not implemented");
+        assert!(expectations.find(&about("CreateVirtualRouter", "http.status")).is_none());
+        assert!(expectations.find(&failure("http.status", "http.status")).is_none(), "a failure of no operation");
+        let owner = "shape.length@meshes[].meshOwner";
+        assert_eq!(expectations.find(&about("ListMeshes", owner)).unwrap().reason, "20-character owners");
+        assert!(expectations.find(&about("DescribeMesh", owner)).is_none());
+        assert!(expectations.find(&about("ListMeshes", "shape.type@meshes[].createdAt")).is_none());
+        let both = "[[expected]]\nscenario = \"s\"\noperation = \"X\"\nreason = \"r\"\n";
+        assert!(Expectations::parse(both).unwrap_err().to_string().contains("drop the operation"));
+        let empty = "[[expected]]\noperation = \" \"\nreason = \"r\"\n";
+        assert!(Expectations::parse(empty).unwrap_err().to_string().contains("empty"));
     }
 
     #[test]
@@ -197,6 +260,10 @@ mod tests {
         // A filtered run cannot say a check is fixed; a scenario that did not run is not exercised.
         let (passing, not_exercised) = expectations.unmatched(&[], &[], true);
         assert_eq!((passing.len(), not_exercised.len()), (0, 2));
+        // An intermittent entry that did not show is neither.
+        let sometimes = "[[expected]]\ncheck = \"echo.spec\"\nreason = \"r\"\nintermittent = true\n";
+        let (passing, not_exercised) = Expectations::parse(sometimes).unwrap().unmatched(&[], &[ran], false);
+        assert_eq!((passing.len(), not_exercised.len()), (0, 0));
     }
 
     #[test]

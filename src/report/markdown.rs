@@ -164,7 +164,8 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(md, "Every listed deviation was seen in this run.");
         }
         for entry in &expectations.unexpectedly_passing {
-            let what = entry.check.as_deref().or(entry.scenario.as_deref()).unwrap_or_default();
+            let what =
+                entry.check.as_deref().or(entry.scenario.as_deref()).or(entry.operation.as_deref()).unwrap_or_default();
             let _ = writeln!(
                 md,
                 "- unexpectedly passing: `{}` ({}): remove it from the file",
@@ -173,8 +174,20 @@ pub fn render(report: &Report) -> String {
             );
         }
         for entry in &expectations.not_exercised {
-            let what = entry.check.as_deref().or(entry.scenario.as_deref()).unwrap_or_default();
+            let what =
+                entry.check.as_deref().or(entry.scenario.as_deref()).or(entry.operation.as_deref()).unwrap_or_default();
             let _ = writeln!(md, "- not exercised by this run: `{}`", cell(what));
+        }
+        if !expectations.by_operation.is_empty() {
+            let _ = writeln!(
+                md,
+                "\nKnown deviations per operation:\n\n| Operation | Check | Failures | Reason |\n|---|---|---:|---|"
+            );
+            for known in &expectations.by_operation {
+                let check = known.check.as_deref().map_or("every check".to_string(), |c| format!("`{}`", cell(c)));
+                let _ =
+                    writeln!(md, "| {} | {check} | {} | {} |", known.operation, known.failures, cell(&known.reason));
+            }
         }
     }
 
@@ -187,6 +200,32 @@ pub fn render(report: &Report) -> String {
             "| {operation} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
             l.count, l.p50_ms, l.p90_ms, l.p99_ms, l.max_ms
         );
+    }
+
+    for (title, what, boards) in [
+        ("Conformance and coverage per resource type", "Resource type", &report.resource_types),
+        ("Conformance and coverage per operation", "Operation", &report.operations),
+    ] {
+        let _ = writeln!(md, "\n## {title}\n");
+        let _ = writeln!(
+            md,
+            "| {what} | Score | Passed | Failed | Expected failures | Skipped | Contract coverage | Errors seen |\n|---|---:|---:|---:|---:|---:|---:|---:|"
+        );
+        for board in boards {
+            let shown = |value: Option<f64>| value.map_or("n/a".to_string(), |v| format!("{v:.1}%"));
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
+                board.name,
+                shown(board.score),
+                board.passed,
+                board.failed,
+                board.expected_failures,
+                board.skipped,
+                shown(board.coverage),
+                shown(board.errors_seen)
+            );
+        }
     }
 
     let _ = writeln!(md, "\n## Contract coverage of the generated scenarios\n");

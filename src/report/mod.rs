@@ -216,10 +216,10 @@ pub struct Coverage {
     pub missing: Vec<String>,
 }
 
-/// The coverage of the generated scenarios of the default operations for `model`.
+/// The coverage of the generated scenarios of every operation of `model`.
 pub fn coverage(model: &crate::model::ServiceModel) -> Vec<Coverage> {
     let mut lines = Vec::new();
-    for operation in crate::generate::DEFAULT_OPERATIONS {
+    for operation in &crate::generate::operations(model) {
         let Ok(generated) = crate::generate::generate(model, operation, "coverage") else { continue };
         for line in &generated.coverage {
             lines.push(Coverage {
@@ -285,6 +285,8 @@ pub struct Failure {
     pub area: Area,
     pub scenario: String,
     pub location: String,
+    /// The operation its scenario is about (its `@op:` tag), when it names one.
+    pub operation: Option<String>,
     pub step: String,
     pub path: String,
     pub rule: String,
@@ -312,6 +314,7 @@ impl Failure {
             area,
             scenario: scenario.to_string(),
             location: location.to_string(),
+            operation: None,
             step: step.to_string(),
             path: String::new(),
             rule: String::new(),
@@ -363,6 +366,122 @@ pub struct AreaScore {
     pub score: Option<f64>,
 }
 
+/// Conformance and coverage of one operation, or of one resource type's operations.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scoreboard {
+    /// The operation (`CreateRoute`), or the resource type (`VirtualRouter`; `tags` for the
+    /// operations that name a resource by ARN).
+    pub name: String,
+    pub passed: usize,
+    pub failed: usize,
+    pub expected_failures: usize,
+    pub skipped: usize,
+    /// Passed share of the scenarios that ran, in percent; `None` when none ran.
+    pub score: Option<f64>,
+    /// The contract coverage of its generated scenarios, the generator's coverage lines pooled,
+    /// in percent; `None` when nothing is generated for it.
+    pub coverage: Option<f64>,
+    /// Its documented errors provoked or observed in this run, in percent (the runtime line
+    /// `ERRORS_SEEN`, pooled); `None` when it documents none.
+    pub errors_seen: Option<f64>,
+}
+
+impl Scoreboard {
+    /// The scenarios' results, and the pooled generator and runtime coverage of `lines`.
+    fn of<'s>(
+        name: &str,
+        scenarios: impl Iterator<Item = &'s ScenarioReport>,
+        lines: impl Iterator<Item = &'s Coverage>,
+    ) -> Scoreboard {
+        let lines: Vec<&Coverage> = lines.collect();
+        let (mut passed, mut failed, mut expected_failures, mut skipped) = (0, 0, 0, 0);
+        for scenario in scenarios {
+            match scenario.status {
+                ScenarioStatus::Passed => passed += 1,
+                ScenarioStatus::Failed => failed += 1,
+                ScenarioStatus::ExpectedFailure => expected_failures += 1,
+                ScenarioStatus::Skipped => skipped += 1,
+            }
+        }
+        let ran = passed + failed + expected_failures;
+        let pooled = |runtime: bool| {
+            let (covered, expected) = lines
+                .iter()
+                .filter(|line| (line.what == ERRORS_SEEN) == runtime)
+                .fold((0, 0), |(c, e), line| (c + line.covered, e + line.expected));
+            percent(covered, expected)
+        };
+        Scoreboard {
+            name: name.to_string(),
+            passed,
+            failed,
+            expected_failures,
+            skipped,
+            score: percent(passed, ran),
+            coverage: pooled(false),
+            errors_seen: pooled(true),
+        }
+    }
+}
+
+/// `part` of `whole` in percent, to one decimal; `None` of nothing.
+fn percent(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| (1000.0 * part as f64 / whole as f64).round() / 10.0)
+}
+
+/// The tag that names the operation a scenario is about (`op:CreateRoute`, the generated
+/// features' and the CreateVirtualNode features'), and those that name the resource types a
+/// lifecycle feature is about (`kind:VirtualRouter`).
+const OPERATION_TAG: &str = "op:";
+const KIND_TAG: &str = "kind:";
+
+/// The operation a scenario's tags say it is about.
+pub fn operation_of(tags: &[String]) -> Option<&str> {
+    tags.iter().find_map(|t| t.strip_prefix(OPERATION_TAG))
+}
+
+/// The name of the group of operations that name a resource by ARN rather than a kind.
+pub const BY_ARN: &str = "tags";
+
+/// Each operation of the model, and each resource type, with its scenarios' results and coverage.
+fn scoreboards(
+    scenarios: &[ScenarioReport],
+    coverage: &[Coverage],
+    model: &ServiceModel,
+) -> (Vec<Scoreboard>, Vec<Scoreboard>) {
+    let tagged =
+        |s: &ScenarioReport, prefix: &str, value: &str| s.tags.iter().any(|t| t.strip_prefix(prefix) == Some(value));
+    let operations: Vec<Scoreboard> = model
+        .operations
+        .keys()
+        .map(|op| {
+            Scoreboard::of(
+                op,
+                scenarios.iter().filter(|s| tagged(s, OPERATION_TAG, op)),
+                coverage.iter().filter(|l| &l.operation == op),
+            )
+        })
+        .collect();
+    let kind_of = |op: &str| model.resource_of(op).map_or(BY_ARN.to_string(), |k| k.name);
+    let mut kinds: Vec<String> = model.resource_kinds().iter().map(|k| k.name.clone()).collect();
+    kinds.push(BY_ARN.to_string());
+    let by_kind = kinds
+        .iter()
+        .map(|kind| {
+            let of_kind = |s: &&ScenarioReport| {
+                tagged(s, KIND_TAG, kind)
+                    || s.tags.iter().filter_map(|t| t.strip_prefix(OPERATION_TAG)).any(|op| &kind_of(op) == kind)
+            };
+            Scoreboard::of(
+                kind,
+                scenarios.iter().filter(of_kind),
+                coverage.iter().filter(|l| &kind_of(&l.operation) == kind),
+            )
+        })
+        .collect();
+    (operations, by_kind)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Counts {
     pub scenarios: usize,
@@ -390,6 +509,19 @@ pub struct ExpectationsReport {
     pub unexpectedly_passing: Vec<Expectation>,
     /// Listed, but nothing the run did concerns them (the tag expression left them out).
     pub not_exercised: Vec<Expectation>,
+    /// The entries scoped to one operation that this run's failures matched, with how many each
+    /// matched: the target's known deviations per operation, operations it lacks included.
+    pub by_operation: Vec<OperationDeviation>,
+}
+
+/// An entry of the expectations file scoped to one operation, and the failures it matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct OperationDeviation {
+    pub operation: String,
+    /// The check it lists; `None`: every failure of the operation's scenarios.
+    pub check: Option<String>,
+    pub reason: String,
+    pub failures: usize,
 }
 
 /// The result model every report is rendered from.
@@ -400,6 +532,10 @@ pub struct Report {
     pub run: RunInfo,
     pub counts: Counts,
     pub areas: Vec<AreaScore>,
+    /// Every operation of the model: its scenarios' results and its coverage.
+    pub operations: Vec<Scoreboard>,
+    /// Every resource type, the same over its operations and its lifecycle features.
+    pub resource_types: Vec<Scoreboard>,
     pub coverage: Vec<Coverage>,
     pub buckets: Vec<Bucket>,
     pub failures: Vec<Failure>,
@@ -505,7 +641,21 @@ impl Report {
         let expectations_report = expectations.map(|(path, expectations)| {
             let (unexpectedly_passing, not_exercised) =
                 expectations.unmatched(&failures, &scenarios, run.tags.is_some());
-            ExpectationsReport { file: path.display().to_string(), unexpectedly_passing, not_exercised }
+            let mut by_operation: Vec<OperationDeviation> = Vec::new();
+            for entry in failures.iter().filter_map(|f| f.expected_by.as_ref()) {
+                let Some(operation) = &entry.operation else { continue };
+                match by_operation.iter_mut().find(|d| &d.operation == operation && d.check == entry.check) {
+                    Some(known) => known.failures += 1,
+                    None => by_operation.push(OperationDeviation {
+                        operation: operation.clone(),
+                        check: entry.check.clone(),
+                        reason: entry.reason.clone(),
+                        failures: 1,
+                    }),
+                }
+            }
+            by_operation.sort_by(|a, b| (&a.operation, &a.check).cmp(&(&b.operation, &b.check)));
+            ExpectationsReport { file: path.display().to_string(), unexpectedly_passing, not_exercised, by_operation }
         });
         let buckets = bucket(&failures);
         let count = |status: ScenarioStatus| scenarios.iter().filter(|s| s.status == status).count();
@@ -535,17 +685,19 @@ impl Report {
                     of(ScenarioStatus::ExpectedFailure),
                     of(ScenarioStatus::Skipped),
                 );
-                let ran = passed + failed + expected_failures;
-                let score = (ran > 0).then(|| (1000.0 * passed as f64 / ran as f64).round() / 10.0);
+                let score = percent(passed, passed + failed + expected_failures);
                 AreaScore { area: *area, passed, failed, expected_failures, skipped, score }
             })
             .collect();
+        let (operations, resource_types) = scoreboards(&scenarios, &coverage, model);
         Report {
             format: FORMAT,
             harness: Harness { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
             run,
             counts,
             areas,
+            operations,
+            resource_types,
             coverage,
             buckets,
             failures,
@@ -615,6 +767,7 @@ fn failures_of(
         let located = Failure {
             exchange: step.exchange.clone(),
             reproduce,
+            operation: operation_of(&result.tags).map(str::to_string),
             ..Failure::located(area, &result.scenario, &result.location, &step.step)
         };
         let mut entries: Vec<Failure> = step
@@ -664,7 +817,7 @@ fn failures_of(
     }
     if let Some(expectations) = expectations {
         for failure in &mut out {
-            failure.expected_by = expectations.find(failure, &result.scenario, &result.location).cloned();
+            failure.expected_by = expectations.find(failure).cloned();
         }
     }
     out

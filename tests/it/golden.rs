@@ -58,7 +58,12 @@ fn scenario(name: &str, line: u32, outcome: Outcome, tags: &[&str]) -> ScenarioR
 
 fn fixed_report() -> Report {
     let model = ServiceModel::embedded();
-    let passed = scenario("A port of 1 is accepted", 7, Outcome::Passed, &["generated", "bound", "expect:success"]);
+    let passed = scenario(
+        "A port of 1 is accepted",
+        7,
+        Outcome::Passed,
+        &["generated", "op:CreateVirtualNode", "bound", "expect:success"],
+    );
     let mut failed = scenario(
         "A port of 65536 is refused <here & there>",
         20,
@@ -83,7 +88,12 @@ fn fixed_report() -> Report {
         step: "And nothing was created".to_string(),
         reason: "the request named no resource".to_string(),
     });
-    let mut expected = scenario("A name of 255 characters is accepted", 33, Outcome::Failed, &["generated", "bound"]);
+    let mut expected = scenario(
+        "A name of 255 characters is accepted",
+        33,
+        Outcome::Failed,
+        &["generated", "op:CreateVirtualNode", "bound"],
+    );
     expected.failures.push(StepFailure {
         step: "Then the request succeeds".to_string(),
         failures: vec![CheckFailure::new(
@@ -98,9 +108,11 @@ fn fixed_report() -> Report {
         exchange: None,
         error: None,
     });
-    let mut skipped = scenario("The target throttles a burst", 44, Outcome::Skipped, &["throttling"]);
+    let mut skipped =
+        scenario("The target throttles a burst", 44, Outcome::Skipped, &["throttling", "op:CreateVirtualNode"]);
     skipped.skip_reason = Some("no throttle rate is declared for this target".to_string());
-    let mut disputed = scenario("Sources disagree on listeners", 51, Outcome::Passed, &["generated", "disputed"]);
+    let mut disputed =
+        scenario("Sources disagree on listeners", 51, Outcome::Passed, &["generated", "op:CreateMesh", "disputed"]);
     disputed.findings.push(StepFailure {
         step: "Then the answer follows one of the readings of \"listeners-per-virtual-node\"".to_string(),
         failures: vec![CheckFailure::new(
