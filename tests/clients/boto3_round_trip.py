@@ -3,7 +3,8 @@ documented example virtual node, describe it, list it with pagination, delete it
 ConflictException, NotFoundException and BadRequestException as those classes. It also sends the
 full specs of full-specs.json (members of the final API: connection pools, outlier detection, TLS
 with SDS and subject alternative names, access-log formats, IP preference) and must read back
-exactly what it sent.
+exactly what it sent. Then it plays lifecycle.json: the lifecycle of every resource type (create,
+describe, update, list, tags, in-use conflicts, delete, gone), call by call.
 
 With --verify-sigv4 the server checks signatures: boto3 signs with the emulator's default
 credentials and must be accepted, while a wrong secret and an unsigned request must be refused.
@@ -14,6 +15,7 @@ Exits 0 when every step holds; prints the step that failed otherwise.
 
 import json
 import os
+import re
 import sys
 import uuid
 
@@ -62,6 +64,55 @@ def full_specs_round_trip(client) -> None:
         assert described["spec"] == specs[name], (name, described["spec"], specs[name])
         client.delete_virtual_node(meshName=mesh, virtualNodeName=name)
     client.delete_mesh(meshName=mesh)
+
+
+def fill(value, saved: dict):
+    """`value` with every ${NAME} replaced by what an earlier call saved under NAME."""
+    if isinstance(value, str):
+        return re.sub(r"\$\{(\w+)\}", lambda m: saved[m.group(1)], value)
+    if isinstance(value, list):
+        return [fill(item, saved) for item in value]
+    if isinstance(value, dict):
+        return {key: fill(item, saved) for key, item in value.items()}
+    return value
+
+
+def at(value, path: str):
+    """The member of `value` at a dotted path (a number indexes a list); None when absent."""
+    for part in path.split("."):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict):
+            value = value.get(part)
+        else:
+            return None
+    return value
+
+
+def play_lifecycle(client) -> None:
+    """Every call of lifecycle.json, each answering what the plan expects."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifecycle.json")) as file:
+        plan = json.load(file)
+    saved = {"mesh": f"boto3-life-{uuid.uuid4().hex[:8]}"}
+    for number, step in enumerate(plan["calls"]):
+        call = fill(step["input"], saved)
+        where = f"call {number} ({step['call']})"
+        method = getattr(client, re.sub(r"(?<!^)(?=[A-Z])", "_", step["call"]).lower())
+        try:
+            answer = method(**call)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            assert step.get("error") == code, (where, error.response)
+            continue
+        assert "error" not in step, f"{where} succeeded; expected {step['error']}"
+        for path, wanted in step.get("expect", {}).items():
+            if isinstance(wanted, str) and wanted.startswith("=input."):
+                wanted = at(call, wanted[len("=input."):])
+            wanted = fill(wanted, saved)
+            assert at(answer, path) == wanted, (where, path, at(answer, path), wanted)
+        for name, path in step.get("save", {}).items():
+            saved[name] = at(answer, path)
+    print(f"boto3 lifecycle: {len(plan['calls'])} calls ok")
 
 
 def main(endpoint: str, verify: bool) -> None:
@@ -129,6 +180,7 @@ def main(endpoint: str, verify: bool) -> None:
         assert deleted["status"]["status"] == "DELETED", deleted
     client.delete_mesh(meshName=mesh)
     full_specs_round_trip(client)
+    play_lifecycle(client)
     print("boto3 round trip: ok")
 
 

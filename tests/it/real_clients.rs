@@ -1,10 +1,13 @@
 //! Real AWS clients against `appmesh-conformance serve`: boto3 (the Python in `APPMESH_PYTHON`, else
 //! `python3`), the AWS CLI (`aws` beside that Python, else on the PATH) and the AWS SDK for
 //! JavaScript v3 (`tests/clients/js`, after `npm ci` there). Each sends the full specs of
-//! `tests/clients/full-specs.json` and must read back exactly what it sent. Without a client its
+//! `tests/clients/full-specs.json` and must read back exactly what it sent, then plays
+//! `tests/clients/lifecycle.json`, the lifecycle of every resource type. Without a client its
 //! test is skipped with the reason printed, except under `CI=true`, where `.ci/run` installs them
 //! and a missing one is a failure.
 
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
@@ -144,8 +147,99 @@ fn aws_cli() -> Option<String> {
     matches!(works, Ok(status) if status.success()).then_some(candidate)
 }
 
+/// `value` with every `${NAME}` replaced by what an earlier call saved under NAME.
+fn fill(value: &Value, saved: &BTreeMap<String, Value>) -> Value {
+    match value {
+        Value::String(text) => {
+            let mut filled = text.clone();
+            for (name, saved) in saved {
+                filled = filled.replace(&format!("${{{name}}}"), saved.as_str().unwrap_or_default());
+            }
+            Value::String(filled)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|item| fill(item, saved)).collect()),
+        Value::Object(members) => {
+            Value::Object(members.iter().map(|(key, item)| (key.clone(), fill(item, saved))).collect())
+        }
+        other => other.clone(),
+    }
+}
+
+/// The member of `value` at a dotted path (a number indexes a list); null when absent.
+fn at(value: &Value, path: &str) -> Value {
+    path.split('.')
+        .try_fold(value, |v, part| match v {
+            Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => v.get(part),
+        })
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// Plays tests/clients/lifecycle.json through `send` (an operation and its input, to the answer
+/// or the error code): every call must answer what the plan expects. Panics naming the call.
+fn play_lifecycle(mesh: &str, mut send: impl FnMut(&str, &Value) -> Result<Value, String>) {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/lifecycle.json")).unwrap();
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    let mut saved = BTreeMap::from([("mesh".to_string(), Value::from(mesh))]);
+    for (number, step) in plan["calls"].as_array().unwrap().iter().enumerate() {
+        let operation = step["call"].as_str().unwrap();
+        let input = fill(&step["input"], &saved);
+        let wanted_error = step["error"].as_str();
+        let answer = match send(operation, &input) {
+            Err(code) => {
+                assert_eq!(Some(code.as_str()), wanted_error, "call {number} ({operation})");
+                continue;
+            }
+            Ok(answer) => answer,
+        };
+        assert!(wanted_error.is_none(), "call {number} ({operation}) succeeded; expected {wanted_error:?}");
+        for (path, expected) in step["expect"].as_object().into_iter().flatten() {
+            let wanted = match expected.as_str().and_then(|e| e.strip_prefix("=input.")) {
+                Some(member) => at(&input, member),
+                None => fill(expected, &saved),
+            };
+            assert_eq!(at(&answer, path), wanted, "call {number} ({operation}): {path}");
+        }
+        for (name, path) in step["save"].as_object().into_iter().flatten() {
+            saved.insert(name.clone(), at(&answer, path.as_str().unwrap()));
+        }
+    }
+}
+
+/// The plan's helpers read what they are given, and a wrong answer fails the play.
 #[test]
-fn aws_cli_creates_a_virtual_node() {
+fn the_lifecycle_plan_is_valid_and_its_player_can_fail() {
+    let model = appmesh_conformance::model::ServiceModel::embedded();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/lifecycle.json")).unwrap();
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    let placeholders = BTreeMap::from([
+        ("mesh".to_string(), Value::from("m")),
+        ("router_arn".to_string(), Value::from("arn:aws:appmesh:us-east-1:111122223333:mesh/m/virtualRouter/vr")),
+        ("mesh_arn".to_string(), Value::from("arn:aws:appmesh:us-east-1:111122223333:mesh/m")),
+    ]);
+    let mut called = std::collections::BTreeSet::new();
+    for step in plan["calls"].as_array().unwrap() {
+        let operation = model.operation(step["call"].as_str().unwrap()).expect("an operation of the model");
+        called.insert(operation.name.clone());
+        let input = fill(&step["input"], &placeholders);
+        if step["error"].is_null() {
+            let shape = operation.input.as_deref().unwrap();
+            let found = appmesh_conformance::validate::validate(&model, shape, &input);
+            assert!(found.is_empty(), "{}: {found:?}", operation.name);
+        }
+    }
+    // Every operation of the API is played, by every client.
+    let missing: Vec<&String> = model.operations.keys().filter(|op| !called.contains(*op)).collect();
+    assert!(missing.is_empty(), "lifecycle.json leaves out {missing:?}");
+    assert_eq!(at(&serde_json::json!({"a": [{"b": 1}]}), "a.0.b"), 1);
+    assert_eq!(at(&serde_json::json!({"a": []}), "a.0.b"), Value::Null);
+    let result = std::panic::catch_unwind(|| play_lifecycle("m", |_, _| Ok(serde_json::json!({}))));
+    assert!(result.is_err(), "a target that answers {{}} to everything passed the lifecycle");
+}
+
+#[test]
+fn aws_cli_drives_every_resource_type() {
     let Some(aws) = aws_cli() else {
         return skip("no AWS CLI (pip install awscli)");
     };
@@ -154,10 +248,7 @@ fn aws_cli_creates_a_virtual_node() {
         let output = Command::new(&aws)
             .args(args)
             .args(["--endpoint-url", &served.endpoint, "--region", "us-east-1", "--output", "json"])
-            .env("AWS_ACCESS_KEY_ID", appmesh_conformance::emulator::DEFAULT_ACCESS_KEY_ID)
-            .env("AWS_SECRET_ACCESS_KEY", appmesh_conformance::emulator::DEFAULT_SECRET_ACCESS_KEY)
-            .env("AWS_CONFIG_FILE", "/nonexistent")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .envs(cli_credentials())
             .output()
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -192,4 +283,48 @@ fn aws_cli_creates_a_virtual_node() {
     assert_eq!(created["virtualNode"]["spec"]["listeners"][0]["portMapping"]["port"], 9080, "{created}");
     let listed = run(&["appmesh", "list-virtual-nodes", "--mesh-name", "cli-mesh"]);
     assert_eq!(listed["virtualNodes"][0]["virtualNodeName"], "vn", "{listed}");
+    run(&["appmesh", "delete-virtual-node", "--mesh-name", "cli-mesh", "--virtual-node-name", "vn"]);
+    run(&["appmesh", "delete-mesh", "--mesh-name", "cli-mesh"]);
+
+    // Every resource type's lifecycle, each call through its CLI command and --cli-input-json.
+    play_lifecycle("cli-life", |operation, input| {
+        let command = kebab(operation);
+        let output = Command::new(&aws)
+            .args(["appmesh", &command, "--cli-input-json", &input.to_string()])
+            .args(["--endpoint-url", &served.endpoint, "--region", "us-east-1", "--output", "json"])
+            .envs(cli_credentials())
+            .output()
+            .unwrap();
+        if output.status.success() {
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            // A call without an answer body (TagResource) prints nothing.
+            return Ok(serde_json::from_str(&stdout).unwrap_or(Value::Null));
+        }
+        // "An error occurred (NotFoundException) when calling ...".
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let code = stderr.split_once('(').and_then(|(_, rest)| rest.split_once(')')).map(|(code, _)| code);
+        Err(code.unwrap_or_else(|| panic!("aws {command} failed without an error code: {stderr}")).to_string())
+    });
+}
+
+/// `CreateVirtualNode` as the CLI names it: `create-virtual-node`.
+fn kebab(operation: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in operation.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            out.push('-');
+        }
+        out.push(c.to_ascii_lowercase());
+    }
+    out
+}
+
+/// The emulator's default credentials, and no configuration of the machine's.
+fn cli_credentials() -> [(&'static str, &'static str); 4] {
+    [
+        ("AWS_ACCESS_KEY_ID", appmesh_conformance::emulator::DEFAULT_ACCESS_KEY_ID),
+        ("AWS_SECRET_ACCESS_KEY", appmesh_conformance::emulator::DEFAULT_SECRET_ACCESS_KEY),
+        ("AWS_CONFIG_FILE", "/nonexistent"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+    ]
 }

@@ -1,12 +1,14 @@
 // The AWS SDK for JavaScript v3 against `appmesh-conformance serve`: create a mesh and virtual
 // nodes with the full specs of ../full-specs.json, read them back unchanged (from the create, the
-// describe and the list), see the documented errors as the SDK's typed exceptions, delete.
+// describe and the list), see the documented errors as the SDK's typed exceptions, delete. Then
+// play ../lifecycle.json: the lifecycle of every resource type, call by call.
 //
 // Usage: node round_trip.mjs ENDPOINT_URL
 // Prints "js sdk round trip: ok" and exits 0 when every step holds.
 import { readFileSync } from "node:fs";
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import * as sdk from "@aws-sdk/client-app-mesh";
 import {
   AppMeshClient,
   ConflictException,
@@ -70,4 +72,35 @@ for (const virtualNodeName of names) {
   strictEqual(deleted.status.status, "DELETED");
 }
 await client.send(new DeleteMeshCommand({ meshName }));
+
+// `value` with every ${NAME} replaced by what an earlier call saved under NAME.
+function fill(value, saved) {
+  if (typeof value === "string") return value.replace(/\$\{(\w+)\}/g, (_, name) => saved[name]);
+  if (Array.isArray(value)) return value.map((item) => fill(item, saved));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fill(v, saved)]));
+  return value;
+}
+// The member of `value` at a dotted path (a number indexes a list).
+const at = (value, path) => path.split(".").reduce((v, part) => (v == null ? undefined : v[part]), value) ?? null;
+
+const plan = JSON.parse(readFileSync(new URL("../lifecycle.json", import.meta.url), "utf8"));
+const saved = { mesh: `js-life-${randomUUID().slice(0, 8)}` };
+for (const [number, step] of plan.calls.entries()) {
+  const input = fill(step.input, saved);
+  const where = `call ${number} (${step.call})`;
+  let answer;
+  try {
+    answer = await client.send(new sdk[`${step.call}Command`](input));
+  } catch (error) {
+    strictEqual(error.name, step.error, `${where}: ${error.name}: ${error.message}`);
+    continue;
+  }
+  ok(!step.error, `${where} succeeded; expected ${step.error}`);
+  for (const [path, expected] of Object.entries(step.expect ?? {})) {
+    const wanted = typeof expected === "string" && expected.startsWith("=input.") ? at(input, expected.slice(7)) : fill(expected, saved);
+    deepStrictEqual(at(answer, path), wanted, `${where}: ${path}`);
+  }
+  for (const [name, path] of Object.entries(step.save ?? {})) saved[name] = at(answer, path);
+}
+console.log(`js sdk lifecycle: ${plan.calls.length} calls ok`);
 console.log("js sdk round trip: ok");
