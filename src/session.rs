@@ -132,7 +132,11 @@ impl Session {
         ctx.explicit_max_rps = settings.explicit_max_rps;
         ctx.strict_docs = options.strict_docs;
         ctx.scenario_deadline = options.scenario_deadline;
-        let jobs = jobs.or(target.emulator.is_none().then_some(suite::EXTERNAL_TARGET_CONCURRENCY));
+        let jobs = jobs.or(Some(if target.emulator.is_some() {
+            suite::EMBEDDED_TARGET_CONCURRENCY
+        } else {
+            suite::EXTERNAL_TARGET_CONCURRENCY
+        }));
         Ok(Session {
             target,
             ctx: Arc::new(ctx),

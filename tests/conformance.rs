@@ -10,6 +10,10 @@
 //! `cargo test --test conformance -- --tags '@error'` runs a slice (and skips the self-test).
 //! Other arguments cargo passes to test binaries (filters, `--nocapture`) are ignored.
 
+/// The suite allocates on every request, as the binary does: the same allocator (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -54,15 +58,16 @@ fn scope(deviation: Deviation) -> &'static str {
         | MissingUid
         | LastUpdatedBeforeCreated
         | ReadbackDiffers => "@documented-example",
-        DuplicateNameAccepted | NoErrorTypeHeader => "@error",
-        UnknownMeshBadRequest => "@uri",
+        DuplicateNameAccepted | NoErrorTypeHeader => "@error and @op:CreateVirtualNode",
+        UnknownMeshBadRequest => "@uri and @op:CreateVirtualNode",
         ReusedTokenDifferentRequestAccepted | NewUidOnReplay => "@idempotency",
-        PortZeroAccepted | RejectsMaxPort => "@bound and @member:spec.listeners.portMapping.port",
-        LongNameAccepted | RejectsMaxName => "@bound and @member:virtualNodeName",
-        RejectsMaxTags => "@bound and @member:tags",
-        TooManyTagsAccepted => "@bound and @member:tags",
-        EnumNotEnforced => "@enum and @member:spec.listeners.portMapping.protocol",
-        MalformedJsonServerError => "@type and @member:body",
+        PortZeroAccepted | RejectsMaxPort => {
+            "@bound and @member:spec.listeners.portMapping.port and @op:CreateVirtualNode"
+        }
+        LongNameAccepted | RejectsMaxName => "@bound and @member:virtualNodeName and @op:CreateVirtualNode",
+        RejectsMaxTags | TooManyTagsAccepted => "@bound and @member:tags and @op:CreateVirtualNode",
+        EnumNotEnforced => "@enum and @member:spec.listeners.portMapping.protocol and @op:CreateVirtualNode",
+        MalformedJsonServerError => "@type and @member:body and @op:CreateVirtualNode",
         ThrottleAsBadRequest => "@throttling",
         QuotaNotEnforced => "@limits",
         SignatureNotChecked => "@auth",

@@ -11,6 +11,10 @@
 //! with the response, a curl reproduction and a ready-to-paste Gherkin scenario. A deliberately
 //! broken target is shown to be caught, with a minimal counterexample.
 
+/// The suite allocates on every request, as the binary does: the same allocator (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 
 use appmesh_conformance::emulator::{Deviation, EmulatorConfig};

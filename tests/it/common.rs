@@ -98,6 +98,22 @@ pub fn failed_checks(reports: &str) -> Vec<String> {
     checks
 }
 
+/// The scenarios a test that needs a whole run runs: the hand-written features and the
+/// generated scenarios of CreateVirtualNode and CreateMesh. The generated scenarios of every
+/// other operation are run by the conformance test (`tests/conformance.rs`), in process; the
+/// debug binary takes about a minute over all of them, and several tests at once would take
+/// many.
+pub const CORE_SUITE: &str = "not @generated or @op:CreateVirtualNode or @op:CreateMesh";
+
+/// `extra`, with `--tags CORE_SUITE` unless it chooses its own scenarios.
+pub fn core_unless_tagged(extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    if !extra.contains(&"--tags") {
+        args.extend(["--tags".to_string(), CORE_SUITE.to_string()]);
+    }
+    args
+}
+
 pub fn tempdir() -> String {
     // Under cargo's folder for test files (`target/tmp/`, gone with `cargo clean`), not the
     // system's: a test that fails before removing its folder leaves nothing in /tmp.

@@ -1,6 +1,10 @@
 //! Integration tests: one binary with a module per feature (the cucumber runner is the other
 //! test target).
 
+/// The suite allocates on every request, as the binary does: the same allocator (src/main.rs).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod cleanup;
 mod cli;
 mod client;
