@@ -2,7 +2,9 @@
 //! emulators with deviation modes (reached over HTTP with `--endpoint`, as any third-party target
 //! would be), and the usage and configuration errors that exit with 2.
 
-use crate::common::{binary, closing_counts, failed_checks, meshes_left, skip_lines, tempdir, text};
+use crate::common::{
+    binary, closing_counts, core_unless_tagged, failed_checks, meshes_left, skip_lines, tempdir, text,
+};
 
 use std::process::Output;
 use std::sync::Arc;
@@ -44,7 +46,7 @@ async fn run_with(deviations: &[Deviation], rate_limit: Option<RateLimit>, extra
     let reports = tempdir();
     let endpoint = running.endpoint();
     let dir = reports.clone();
-    let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+    let extra = core_unless_tagged(extra);
     let output = tokio::task::spawn_blocking(move || {
         binary().args(["run", "--endpoint", &endpoint, "--report-dir", &dir]).args(&extra).output().unwrap()
     })
@@ -133,7 +135,7 @@ fn missing_credentials_for_an_endpoint_exit_2() {
 #[test]
 fn a_run_writes_every_report() {
     let reports = tempdir();
-    let output = binary().args(["run", "--report-dir", &reports]).output().unwrap();
+    let output = binary().args(["run", "--report-dir", &reports]).args(core_unless_tagged(&[])).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     for name in ["junit.xml", "cucumber.json", "report.json", "report.md", "report.html"] {
         let content = std::fs::read_to_string(std::path::Path::new(&reports).join(name)).unwrap();
@@ -195,11 +197,14 @@ fn disputed_points_fail_neither_reading_unless_strict_docs_asks() {
         "client-token-rule=sdk-model",
         "--reading",
         "dot-segment-names=sdk-model",
+        "--reading",
+        "tags-per-resource-count=sdk-model",
     ];
     let (output, report) = run(&[&["--tags", "@disputed"][..], &other_readings].concat());
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
     let findings = report["informational"].as_array().unwrap();
-    assert_eq!(findings.len(), 8, "{findings:?}");
+    let probes: usize = ServiceModel::embedded().provenance.disputes.iter().map(|d| d.probes.len()).sum();
+    assert_eq!(findings.len(), probes, "{findings:?}");
     assert!(findings.iter().all(|f| f["severity"] == "INFO"), "{findings:?}");
     assert!(findings.iter().any(|f| f["check_id"] == "dispute.listeners-per-virtual-node@spec"
         && f["actual"].as_str().unwrap().contains("the reading of api-create-virtual-node-2019")));
@@ -220,6 +225,42 @@ fn disputed_points_fail_neither_reading_unless_strict_docs_asks() {
     ];
     let (output, _) = run(&[&["--tags", "@disputed", "--strict-docs"][..], &documented].concat());
     assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+}
+
+/// Describe answering the DELETED record after a delete is a reading the documentation leaves
+/// open: against `--after-delete deleted-record` the lifecycle features pass, and say so as
+/// information on every kind's gone check.
+#[tokio::test]
+async fn a_deleted_record_after_delete_is_information_not_a_failure() {
+    let choices = emulator::Choices { after_delete: emulator::AfterDelete::DeletedRecord, ..Default::default() };
+    let config = EmulatorConfig {
+        quotas: Quotas { meshes_per_account: 10_000, ..Quotas::default() },
+        choices,
+        ..Default::default()
+    };
+    let running = emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap();
+    let (endpoint, reports) = (running.endpoint(), tempdir());
+    let dir = reports.clone();
+    let output = tokio::task::spawn_blocking(move || {
+        let args = ["run", "--endpoint", &endpoint, "--tags", "@lifecycle", "--report-dir", &dir];
+        binary().args(args).output().unwrap()
+    })
+    .await
+    .unwrap();
+    running.shutdown().await;
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(std::path::Path::new(&reports).join("report.json")).unwrap())
+            .unwrap();
+    let _ = std::fs::remove_dir_all(&reports);
+    let gone: Vec<&serde_json::Value> = report["informational"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check_id"].as_str().unwrap().starts_with("lifecycle.gone"))
+        .collect();
+    assert!(gone.len() >= 7, "one per kind at least: {gone:?}");
+    assert!(gone.iter().all(|f| f["actual"].as_str().unwrap().contains("DELETED")), "{gone:?}");
 }
 
 #[test]
