@@ -279,6 +279,10 @@ pub struct Emulator {
     bucket: Option<throttle::TokenBucket>,
     kinds: kinds::Kinds,
     store: Mutex<store::Store>,
+    /// Whether a read's answer may be remembered until the next change: no deviation mode (some
+    /// answer reads with fresh values each time) and no input member bound to a header (a read's
+    /// request target then says all it asks).
+    reads_cacheable: bool,
 }
 
 /// Everything an emulator holds, as [`Emulator::snapshot`] took it.
@@ -383,17 +387,23 @@ impl Emulator {
     pub fn new(model: Arc<ServiceModel>, config: EmulatorConfig) -> Emulator {
         let bucket = config.rate_limit.map(throttle::TokenBucket::new);
         let kinds = kinds::Kinds::new(&model);
-        Emulator { model, config, bucket, kinds, store: Mutex::new(store::Store::default()) }
+        let headers_bound = model
+            .operations
+            .values()
+            .filter_map(|op| model.structure(op.input.as_deref()?))
+            .any(|input| input.members.iter().any(|member| member.location == crate::model::Location::Header));
+        let reads_cacheable = config.deviations.is_empty() && !headers_bound;
+        Emulator { model, config, bucket, kinds, store: Mutex::new(store::Store::default()), reads_cacheable }
     }
 
     /// A copy of everything the emulator holds (meshes, nodes, tags, client tokens).
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot(self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone())
+        Snapshot(self.lock_store().clone())
     }
 
     /// How much the emulator holds: a long `serve` under a create/delete loop must stay flat.
     pub fn footprint(&self) -> Footprint {
-        let store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let store = self.lock_store();
         let (resources, client_tokens, deleted_records) = store.footprint();
         Footprint { resources, client_tokens, deleted_records }
     }
@@ -401,9 +411,9 @@ impl Emulator {
     /// Puts back what [`Emulator::snapshot`] took: a fuzz target answers every input from the
     /// same state, so that a finding replays alone.
     pub fn restore(&self, snapshot: &Snapshot) {
-        let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut store = self.lock_store();
         // Most inputs change nothing: then there is nothing to put back.
-        if store.generation != snapshot.0.generation {
+        if store.generation() != snapshot.0.generation() {
             *store = snapshot.0.clone();
         }
     }
@@ -495,6 +505,11 @@ impl Emulator {
         body: &[u8],
     ) -> Result<(u16, Vec<u8>), ApiError> {
         let model = &self.model;
+        let target = uri.path_and_query().map_or("", |t| t.as_str());
+        let cacheable = self.reads_cacheable && method == Method::GET && body.is_empty();
+        if cacheable && let Some(answer) = self.lock_store().read(target) {
+            return Ok(answer);
+        }
         wire::check_utf8(uri.path(), uri.query().unwrap_or_default())
             .map_err(|error| ApiError::new(ErrorCode::BadRequest, error.to_string()))?;
         let (op, labels) = wire::route(model, method.as_str(), uri.path()).ok_or_else(|| {
@@ -517,8 +532,8 @@ impl Emulator {
                 return Err(ApiError::new(ErrorCode::BadRequest, format!("{}{more}", shown.join("; "))));
             }
         }
+        let mut store = self.lock_store();
         let output = {
-            let mut store = self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             let config = &self.config;
             let output = match (op.name.as_str(), self.kinds.of_operation(&op.name)) {
                 ("TagResource" | "UntagResource" | "ListTagsForResource", _) => {
@@ -533,12 +548,20 @@ impl Emulator {
             };
             // A refused request changes nothing (see `store`); reads change nothing either.
             if output.is_ok() && method != Method::GET {
-                store.generation += 1;
+                store.changed();
             }
             output
         }?;
         let output = self.deviate(&op.name, output);
-        Ok((op.http.response_code, wire::encode_output(model, op, &output)))
+        let encoded = wire::encode_output(model, op, &output);
+        if cacheable {
+            store.remember_read(target, op.http.response_code, &encoded);
+        }
+        Ok((op.http.response_code, encoded))
+    }
+
+    fn lock_store(&self) -> std::sync::MutexGuard<'_, store::Store> {
+        self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Applies the validation deviation modes: bounds and enums not enforced, or valid boundary
@@ -715,6 +738,31 @@ mod tests {
         }
         assert_eq!(emulator.footprint().deleted_records, AfterDelete::RECORDS_KEPT);
         assert_eq!(send(Method::GET, "/v20190125/meshes/m/virtualNodes/n0", "").0, 404);
+    }
+
+    /// A remembered read is never stale: a change, or a restored snapshot, answers afresh.
+    #[test]
+    fn reads_are_remembered_only_until_a_change() {
+        let emulator = Emulator::new(Arc::new(ServiceModel::embedded()), EmulatorConfig::default());
+        let send = |method: Method, uri: &str, body: &str| {
+            let answer = emulator.answer(&method, &uri.parse().unwrap(), &[], body.as_bytes());
+            serde_json::from_slice::<Value>(&answer.body).unwrap_or_default()
+        };
+        let node = "/v20190125/meshes/m/virtualNodes/vn";
+        send(Method::PUT, "/v20190125/meshes", r#"{"meshName":"m"}"#);
+        send(Method::PUT, "/v20190125/meshes/m/virtualNodes", r#"{"virtualNodeName":"vn","spec":{}}"#);
+        let before = emulator.snapshot();
+        assert_eq!(send(Method::GET, node, "")["metadata"]["version"], 1);
+        assert_eq!(send(Method::GET, node, "")["metadata"]["version"], 1);
+        send(Method::PUT, node, r#"{"spec":{"backends":[]}}"#);
+        assert_eq!(send(Method::GET, node, "")["metadata"]["version"], 2);
+        emulator.restore(&before);
+        assert_eq!(send(Method::GET, node, "")["metadata"]["version"], 1);
+        send(Method::DELETE, node, "");
+        assert_eq!(send(Method::GET, node, "")["message"].as_str().map(|m| m.contains("does not exist")), Some(true));
+        // Deviation modes may answer each read differently: nothing is remembered.
+        let config = EmulatorConfig { deviations: [Deviation::ReadbackDiffers].into(), ..EmulatorConfig::default() };
+        assert!(!Emulator::new(Arc::new(ServiceModel::embedded()), config).reads_cacheable);
     }
 
     #[test]

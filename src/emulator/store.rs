@@ -62,8 +62,15 @@ pub(super) struct Store {
     /// name), oldest first; bounded by `AfterDelete::RECORDS_KEPT`.
     deleted: VecDeque<(Address, Value)>,
     /// Counts the requests that changed something; a snapshot whose count matches is the state.
-    pub(super) generation: u64,
+    generation: u64,
+    /// The encoded answers of reads since the last change, by request target: the same state
+    /// answers a read with the same bytes, so a repeated one skips routing, decoding, validation
+    /// and encoding. Emptied by every change; at most `READS_KEPT` entries.
+    reads: HashMap<String, (u16, Vec<u8>)>,
 }
+
+/// Read answers kept at most between two changes.
+const READS_KEPT: usize = 1_024;
 
 /// A version-4 UUID for request ids and resource uids. They need to be unique, not secret:
 /// fastrand's per-thread generator spares a system call per answer.
@@ -509,6 +516,28 @@ impl Store {
         let uid = data["metadata"]["uid"].as_str().unwrap_or_default().to_string();
         self.tokens.insert(key.clone(), TokenRecord { request, path, uid });
         Some(key)
+    }
+
+    /// A request changed something: the count moves and remembered reads are stale.
+    pub(super) fn changed(&mut self) {
+        self.generation += 1;
+        self.reads.clear();
+    }
+
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The answer a read of `target` had, if nothing changed since.
+    pub(super) fn read(&self, target: &str) -> Option<(u16, Vec<u8>)> {
+        self.reads.get(target).cloned()
+    }
+
+    /// Keeps a read's answer until the next change.
+    pub(super) fn remember_read(&mut self, target: &str, status: u16, body: &[u8]) {
+        if self.reads.len() < READS_KEPT {
+            self.reads.insert(target.to_string(), (status, body.to_vec()));
+        }
     }
 
     /// How many resources, remembered client tokens and deleted records the store holds.
