@@ -65,3 +65,5 @@ Feature: The lifecycle of a virtual node, and tags
     Then the request is accepted
     When I tag it with 1 new tag
     Then tags past 50 on the resource are TooManyTagsException, where the target counts them
+    When I tag it with 51 new tags
+    Then the request fails with BadRequestException or TooManyTagsException

@@ -216,7 +216,7 @@ impl Deviation {
             }
             Deviation::WrongGatewayRouteArn => "a gateway route's ARN leaves out the virtualGateway/{gateway}/ part",
             Deviation::TagsNotBounded => {
-                "TagResource takes a resource above 50 tags instead of 400 TooManyTagsException"
+                "TagResource takes more than 50 tags, in one request or on one resource, instead of refusing them"
             }
         }
     }

@@ -577,6 +577,10 @@ impl Emulator {
         if config.has(Deviation::LongNameAccepted) {
             found.retain(|v| !(v.path == "virtualNodeName" && v.rule == Rule::Length && named));
         }
+        // Tags not bounded: neither a resource's count nor TagResource's own list.
+        if config.has(Deviation::TagsNotBounded) && operation == "TagResource" {
+            found.retain(|v| !(v.path == "tags" && v.rule == Rule::Length));
+        }
         if operation != "CreateVirtualNode" {
             return found;
         }

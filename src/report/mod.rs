@@ -802,6 +802,7 @@ fn failures_of(
                 }
             })
             .collect();
+        fold_repeats(&mut entries);
         if let Some(error) = &step.error {
             entries.push(Failure {
                 check_id: "harness.error".to_string(),
@@ -821,6 +822,25 @@ fn failures_of(
         }
     }
     out
+}
+
+/// One failure per check id in a step: the same check failing on every entry of a list answer
+/// (`shape.type@meshes[].createdAt` on each mesh ListMeshes shows) is one failure saying how many
+/// entries showed it, so a count does not depend on how many entries the list happened to hold.
+fn fold_repeats(entries: &mut Vec<Failure>) {
+    let mut kept: Vec<(Failure, usize)> = Vec::new();
+    for entry in entries.drain(..) {
+        match kept.iter_mut().find(|(first, _)| first.check_id == entry.check_id) {
+            Some((_, more)) => *more += 1,
+            None => kept.push((entry, 0)),
+        }
+    }
+    entries.extend(kept.into_iter().map(|(mut first, more)| {
+        if more > 0 {
+            first.actual = format!("{} (and {more} more like it in this answer)", first.actual);
+        }
+        first
+    }));
 }
 
 fn bucket(failures: &[Failure]) -> Vec<Bucket> {
@@ -914,6 +934,30 @@ pub fn rfc3339(unix_seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_check_failing_on_every_list_entry_is_one_failure() {
+        let at = |check_id: &str, actual: &str| Failure {
+            check_id: check_id.to_string(),
+            actual: actual.to_string(),
+            ..Failure::located(Area::Shape, "S", "features/s.feature:1", "Then x")
+        };
+        let mut entries = vec![
+            at("shape.type@meshes[].createdAt", "string \"a\""),
+            at("shape.length@meshes[].meshOwner", "length 20"),
+            at("shape.type@meshes[].createdAt", "string \"b\""),
+            at("shape.type@meshes[].createdAt", "string \"c\""),
+        ];
+        fold_repeats(&mut entries);
+        let shown: Vec<(&str, &str)> = entries.iter().map(|f| (f.check_id.as_str(), f.actual.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("shape.type@meshes[].createdAt", "string \"a\" (and 2 more like it in this answer)"),
+                ("shape.length@meshes[].meshOwner", "length 20")
+            ]
+        );
+    }
 
     #[test]
     fn rfc3339_formats_known_instants() {
