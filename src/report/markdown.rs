@@ -122,11 +122,12 @@ pub fn render(report: &Report) -> String {
         "| Area | Score | Passed | Failed | Expected failures | Skipped |\n|---|---:|---:|---:|---:|---:|"
     );
     for area in &report.areas {
-        let score = area.score.map_or("n/a".to_string(), |s| format!("{s:.1}%"));
+        let tally = &area.tally;
+        let score = tally.score.map_or("n/a".to_string(), |s| format!("{s:.1}%"));
         let _ = writeln!(
             md,
             "| {} | {score} | {} | {} | {} | {} |",
-            area.area, area.passed, area.failed, area.expected_failures, area.skipped
+            area.area, tally.passed, tally.failed, tally.expected_failures, tally.skipped
         );
     }
 
@@ -217,11 +218,11 @@ pub fn render(report: &Report) -> String {
                 md,
                 "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 board.name,
-                shown(board.score),
-                board.passed,
-                board.failed,
-                board.expected_failures,
-                board.skipped,
+                shown(board.tally.score),
+                board.tally.passed,
+                board.tally.failed,
+                board.tally.expected_failures,
+                board.tally.skipped,
                 shown(board.coverage),
                 shown(board.errors_seen)
             );

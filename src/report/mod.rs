@@ -355,9 +355,9 @@ pub struct Bucket {
     pub example: usize,
 }
 
+/// How a set of scenarios ended, and the passed share of those that ran.
 #[derive(Debug, Clone, Serialize)]
-pub struct AreaScore {
-    pub area: Area,
+pub struct Tally {
     pub passed: usize,
     pub failed: usize,
     pub expected_failures: usize,
@@ -366,18 +366,37 @@ pub struct AreaScore {
     pub score: Option<f64>,
 }
 
+impl Tally {
+    fn of<'s>(scenarios: impl Iterator<Item = &'s ScenarioReport>) -> Tally {
+        let (mut passed, mut failed, mut expected_failures, mut skipped) = (0, 0, 0, 0);
+        for scenario in scenarios {
+            match scenario.status {
+                ScenarioStatus::Passed => passed += 1,
+                ScenarioStatus::Failed => failed += 1,
+                ScenarioStatus::ExpectedFailure => expected_failures += 1,
+                ScenarioStatus::Skipped => skipped += 1,
+            }
+        }
+        let score = percent(passed, passed + failed + expected_failures);
+        Tally { passed, failed, expected_failures, skipped, score }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AreaScore {
+    pub area: Area,
+    #[serde(flatten)]
+    pub tally: Tally,
+}
+
 /// Conformance and coverage of one operation, or of one resource type's operations.
 #[derive(Debug, Clone, Serialize)]
 pub struct Scoreboard {
     /// The operation (`CreateRoute`), or the resource type (`VirtualRouter`; `tags` for the
     /// operations that name a resource by ARN).
     pub name: String,
-    pub passed: usize,
-    pub failed: usize,
-    pub expected_failures: usize,
-    pub skipped: usize,
-    /// Passed share of the scenarios that ran, in percent; `None` when none ran.
-    pub score: Option<f64>,
+    #[serde(flatten)]
+    pub tally: Tally,
     /// The contract coverage of its generated scenarios, the generator's coverage lines pooled,
     /// in percent; `None` when nothing is generated for it.
     pub coverage: Option<f64>,
@@ -394,16 +413,6 @@ impl Scoreboard {
         lines: impl Iterator<Item = &'s Coverage>,
     ) -> Scoreboard {
         let lines: Vec<&Coverage> = lines.collect();
-        let (mut passed, mut failed, mut expected_failures, mut skipped) = (0, 0, 0, 0);
-        for scenario in scenarios {
-            match scenario.status {
-                ScenarioStatus::Passed => passed += 1,
-                ScenarioStatus::Failed => failed += 1,
-                ScenarioStatus::ExpectedFailure => expected_failures += 1,
-                ScenarioStatus::Skipped => skipped += 1,
-            }
-        }
-        let ran = passed + failed + expected_failures;
         let pooled = |runtime: bool| {
             let (covered, expected) = lines
                 .iter()
@@ -413,11 +422,7 @@ impl Scoreboard {
         };
         Scoreboard {
             name: name.to_string(),
-            passed,
-            failed,
-            expected_failures,
-            skipped,
-            score: percent(passed, ran),
+            tally: Tally::of(scenarios),
             coverage: pooled(false),
             errors_seen: pooled(true),
         }
@@ -677,17 +682,7 @@ impl Report {
         };
         let areas = Area::ALL
             .iter()
-            .map(|area| {
-                let of = |status| scenarios.iter().filter(|s| s.area == *area && s.status == status).count();
-                let (passed, failed, expected_failures, skipped) = (
-                    of(ScenarioStatus::Passed),
-                    of(ScenarioStatus::Failed),
-                    of(ScenarioStatus::ExpectedFailure),
-                    of(ScenarioStatus::Skipped),
-                );
-                let score = percent(passed, passed + failed + expected_failures);
-                AreaScore { area: *area, passed, failed, expected_failures, skipped, score }
-            })
+            .map(|area| AreaScore { area: *area, tally: Tally::of(scenarios.iter().filter(|s| s.area == *area)) })
             .collect();
         let (operations, resource_types) = scoreboards(&scenarios, &coverage, model);
         Report {
