@@ -684,15 +684,20 @@ mod tests {
         assert_eq!(model.operations.len(), 38);
     }
 
+    /// One request to `emulator`, unsigned: its status and its body as JSON (null when none).
+    fn send(emulator: &Emulator, method: Method, uri: &str, body: &str) -> (u16, Value) {
+        let answer = emulator.answer(&method, &uri.parse().unwrap(), &[], body.as_bytes());
+        (answer.status, serde_json::from_slice(&answer.body).unwrap_or_default())
+    }
+
     /// Deleting a resource forgets the client tokens of its create and updates: a create/delete
     /// loop with tokens holds nothing once its resources are gone.
     #[test]
     fn tokens_go_with_their_resource() {
         let emulator = Emulator::new(Arc::new(ServiceModel::embedded()), EmulatorConfig::default());
         let send = |method: Method, uri: &str, body: Value| {
-            let uri: Uri = uri.parse().unwrap();
-            let answer = emulator.answer(&method, &uri, &[], body.to_string().as_bytes());
-            assert_eq!(answer.status, 200, "{method} {uri}: {}", String::from_utf8_lossy(&answer.body));
+            let (status, answer) = send(&emulator, method.clone(), uri, &body.to_string());
+            assert_eq!(status, 200, "{method} {uri}: {answer}");
         };
         for round in 0..3 {
             let mesh = format!("m{round}");
@@ -718,10 +723,7 @@ mod tests {
             ..EmulatorConfig::default()
         };
         let emulator = Emulator::new(Arc::new(ServiceModel::embedded()), config);
-        let send = |method: Method, uri: &str, body: &str| {
-            let answer = emulator.answer(&method, &uri.parse().unwrap(), &[], body.as_bytes());
-            (answer.status, serde_json::from_slice::<Value>(&answer.body).unwrap_or_default())
-        };
+        let send = |method: Method, uri: &str, body: &str| send(&emulator, method, uri, body);
         send(Method::PUT, "/v20190125/meshes", r#"{"meshName":"m"}"#);
         send(Method::PUT, "/v20190125/meshes/m/virtualRouters", r#"{"virtualRouterName":"r","spec":{}}"#);
         let (status, deleted) = send(Method::DELETE, "/v20190125/meshes/m/virtualRouters/r", "");
@@ -748,10 +750,7 @@ mod tests {
     #[test]
     fn reads_are_remembered_only_until_a_change() {
         let emulator = Emulator::new(Arc::new(ServiceModel::embedded()), EmulatorConfig::default());
-        let send = |method: Method, uri: &str, body: &str| {
-            let answer = emulator.answer(&method, &uri.parse().unwrap(), &[], body.as_bytes());
-            serde_json::from_slice::<Value>(&answer.body).unwrap_or_default()
-        };
+        let send = |method: Method, uri: &str, body: &str| send(&emulator, method, uri, body).1;
         let node = "/v20190125/meshes/m/virtualNodes/vn";
         send(Method::PUT, "/v20190125/meshes", r#"{"meshName":"m"}"#);
         send(Method::PUT, "/v20190125/meshes/m/virtualNodes", r#"{"virtualNodeName":"vn","spec":{}}"#);
