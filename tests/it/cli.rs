@@ -3,7 +3,8 @@
 //! would be), and the usage and configuration errors that exit with 2.
 
 use crate::common::{
-    binary, closing_counts, core_unless_tagged, failed_checks, meshes_left, skip_lines, tempdir, text,
+    binary, closing_counts, core_unless_tagged, failed_checks, meshes_left, skip_lines, start_emulator_with, tempdir,
+    text,
 };
 
 use std::process::Output;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use axum::response::IntoResponse;
 
-use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, Quotas, RateLimit};
+use appmesh_conformance::emulator::{self, AuthConfig, Deviation, EmulatorConfig, RateLimit};
 use appmesh_conformance::model::ServiceModel;
 
 /// Runs the binary against an emulator with the given deviations; returns its output and the
@@ -33,16 +34,13 @@ async fn run_against_rate_limited(deviations: &[Deviation]) -> (Output, Vec<Stri
 }
 
 async fn run_with(deviations: &[Deviation], rate_limit: Option<RateLimit>, extra: &[&str]) -> (Output, Vec<String>) {
-    // A generous mesh quota: the suite runs scenarios concurrently, each in a mesh of its own.
-    let quotas = Quotas { meshes_per_account: 10_000, ..Quotas::default() };
     let config = EmulatorConfig {
         deviations: deviations.iter().copied().collect(),
-        quotas,
         auth: Some(AuthConfig::default()),
         rate_limit,
         ..Default::default()
     };
-    let running = emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap();
+    let running = start_emulator_with(config).await;
     let reports = tempdir();
     let endpoint = running.endpoint();
     let dir = reports.clone();
@@ -233,12 +231,7 @@ fn disputed_points_fail_neither_reading_unless_strict_docs_asks() {
 #[tokio::test]
 async fn a_deleted_record_after_delete_is_information_not_a_failure() {
     let choices = emulator::Choices { after_delete: emulator::AfterDelete::DeletedRecord, ..Default::default() };
-    let config = EmulatorConfig {
-        quotas: Quotas { meshes_per_account: 10_000, ..Quotas::default() },
-        choices,
-        ..Default::default()
-    };
-    let running = emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap();
+    let running = start_emulator_with(EmulatorConfig { choices, ..Default::default() }).await;
     let (endpoint, reports) = (running.endpoint(), tempdir());
     let dir = reports.clone();
     let output = tokio::task::spawn_blocking(move || {

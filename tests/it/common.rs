@@ -59,12 +59,15 @@ pub fn client(endpoint: &str) -> Client {
 /// An emulator on loopback with the given deviations, verifying signatures made with `auth`,
 /// with room for every mesh a concurrent run makes.
 pub async fn start_emulator(deviations: &[Deviation], auth: AuthConfig) -> emulator::RunningEmulator {
-    let config = EmulatorConfig {
-        deviations: deviations.iter().copied().collect(),
-        quotas: Quotas { meshes_per_account: 10_000, ..Quotas::default() },
-        auth: Some(auth),
-        ..Default::default()
-    };
+    let config =
+        EmulatorConfig { deviations: deviations.iter().copied().collect(), auth: Some(auth), ..Default::default() };
+    start_emulator_with(config).await
+}
+
+/// The emulator with `config`, on a free loopback port, with room for a mesh per scenario: the
+/// suite runs scenarios concurrently, each in a mesh of its own.
+pub async fn start_emulator_with(config: EmulatorConfig) -> emulator::RunningEmulator {
+    let config = EmulatorConfig { quotas: Quotas { meshes_per_account: 10_000, ..config.quotas }, ..config };
     emulator::start(Arc::new(ServiceModel::embedded()), config, 0).await.unwrap()
 }
 
