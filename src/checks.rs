@@ -16,7 +16,7 @@ use serde_json::Value;
 use crate::exchange::Exchange;
 pub mod id;
 
-pub use id::{CheckId, Meta};
+pub use id::{CheckId, DiffKind, Meta};
 
 use crate::model::provenance::source;
 use crate::model::resources::ResourceKind;
@@ -460,6 +460,35 @@ fn arn_matches(arn: &str, expected: &str) -> bool {
             arn.strip_prefix(before).and_then(|rest| rest.strip_suffix(after)).is_some_and(crate::model::is_account_id)
         }
     }
+}
+
+/// The ARN of a `kind` resource ends with each parent's segment and name, then the resource's own
+/// (`mesh/m/virtualGateway/g/gatewayRoute/x`), in `region`.
+pub fn check_arn_names(kind: &ResourceKind, data: &Value, region: &str) -> Option<CheckFailure> {
+    let path: Vec<String> = kind
+        .identifiers()
+        .iter()
+        .map(|label| {
+            format!("{}/{}", crate::model::resources::arn_segment(label), data[label].as_str().unwrap_or_default())
+        })
+        .collect();
+    let expected = format!("arn:<partition>:appmesh:{region}:<account>:{}", path.join("/"));
+    let actual = data["metadata"]["arn"].as_str().unwrap_or_default();
+    let fits = actual.starts_with("arn:aws")
+        && actual.split(':').nth(3) == Some(region)
+        && actual.split(':').nth(2) == Some("appmesh")
+        && actual.splitn(6, ':').nth(5) == Some(path.join("/").as_str());
+    (!fits).then(|| {
+        CheckFailure::new(
+            CheckId::Metadata(Meta::Arn),
+            Severity::Must,
+            source::IAM_REFERENCE,
+            "metadata.arn",
+            &format!("the ARN of a {} names its mesh and parents", kind.noun),
+            expected,
+            if data["metadata"]["arn"].is_null() { "absent".to_string() } else { data["metadata"]["arn"].to_string() },
+        )
+    })
 }
 
 /// A readback (DescribeVirtualNode) returns the same resource as the create did.

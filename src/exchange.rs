@@ -6,7 +6,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Removes secrets from recorded text.
@@ -97,7 +97,7 @@ fn redact_authorization(value: &str) -> String {
     format!("AWS4-HMAC-SHA256 {}", parts.join(", "))
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedRequest {
     pub method: String,
     pub url: String,
@@ -105,7 +105,7 @@ pub struct RecordedRequest {
     pub body: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RecordedResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
@@ -113,7 +113,7 @@ pub struct RecordedResponse {
 }
 
 /// One exchange with the target, as sent and received (after redaction).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Exchange {
     /// The model operation, when the request was built from one.
     pub operation: Option<String>,
@@ -129,8 +129,15 @@ pub struct Exchange {
 }
 
 mod duration_millis {
+    use serde::Deserialize as _;
+
     pub fn serialize<S: serde::Serializer>(duration: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(duration.as_secs_f64() * 1000.0)
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<std::time::Duration, D::Error> {
+        let millis = f64::deserialize(d)?;
+        std::time::Duration::try_from_secs_f64(millis / 1000.0).map_err(serde::de::Error::custom)
     }
 }
 

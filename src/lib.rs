@@ -6,17 +6,26 @@
 //! [`emulator`] serves the contract; [`checks`] judge responses; [`suite`] runs the Gherkin
 //! features on top of all of them.
 
+pub mod cassette;
 pub mod checks;
 pub mod cleanup;
 pub mod client;
+pub mod compare;
+#[cfg(feature = "suite")]
+pub mod diff;
 pub mod emulator;
 pub mod exchange;
 pub mod fuzzing;
 pub mod generate;
+pub mod judge;
 pub mod model;
 pub mod probe;
 pub mod profile;
 pub mod property;
+#[cfg(feature = "suite")]
+pub mod proxy;
+#[cfg(feature = "suite")]
+pub mod replay;
 #[cfg(feature = "suite")]
 pub mod report;
 pub mod repro;

@@ -49,6 +49,18 @@ enum Command {
     /// Replay a finding (a fuzz artifact or a shrunk proptest case) against a target and write
     /// it as a Gherkin regression scenario under features/regressions/.
     Repro(ReproArgs),
+    /// A validating proxy: forward any client's requests to a target, hand back its answers
+    /// unchanged, judge every exchange against the model, and write the reports when stopped.
+    Proxy(Box<ProxyArgs>),
+    /// Send a cassette's requests again, freshly signed, to a target (the embedded emulator unless
+    /// told otherwise); compare every answer with the recorded one, judge it against the model,
+    /// and say which recorded failures are FIXED and which are STILL FAILING.
+    Replay(ReplayArgs),
+    /// Two targets side by side: replay the same requests against A twice and B once, and report
+    /// how B answers differently from A beyond what A varies by itself. Exits 1 when they differ.
+    Diff(Box<DiffArgs>),
+    /// Judge a cassette's recorded exchanges against the model, sending nothing.
+    Judge(JudgeArgs),
     /// Delete what harness runs left on a target: meshes named by a run (and tagged by it, where
     /// the target lists tags), with their virtual nodes.
     Cleanup(CleanupArgs),
@@ -165,6 +177,98 @@ struct RunArgs {
     /// reported as information and never change the exit code.
     #[arg(long)]
     strict_docs: bool,
+    /// Write every exchange of the run (clean-up included), redacted, to this cassette, for
+    /// `replay`, `diff --cassette` and `serve --cassette` (format: reports/cassette.schema.json).
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct ReplayArgs {
+    /// The cassette: what `run --record` or `proxy --record` wrote.
+    #[arg(value_name = "FILE")]
+    cassette: PathBuf,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Where the reports go.
+    #[arg(long, value_name = "DIR", default_value = "reports/replay")]
+    report_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct DiffArgs {
+    /// Target A, the reference: a URL, or `embedded` for the embedded emulator.
+    #[arg(long, value_name = "URL")]
+    a: String,
+    /// Target B, compared with A: a URL, or `embedded`.
+    #[arg(long, value_name = "URL")]
+    b: String,
+    /// Replay this cassette's requests. Without it: the requests of a seeded run of the suite
+    /// (the scenarios --tags selects) against the embedded emulator, one scenario at a time.
+    #[arg(long, value_name = "FILE")]
+    cassette: Option<PathBuf>,
+    /// Cucumber tag expression selecting the scenarios whose requests are compared (without
+    /// --cassette).
+    #[arg(long, value_name = "EXPR", conflicts_with = "cassette")]
+    tags: Option<String>,
+    /// Seed of the recorded run's random choices (without --cassette).
+    #[arg(long, value_name = "S", conflicts_with = "cassette")]
+    seed: Option<u64>,
+    /// AWS region of both targets.
+    #[arg(long)]
+    region: Option<String>,
+    /// Limit on each request, in seconds.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
+    /// Where the reports go.
+    #[arg(long, value_name = "DIR", default_value = "reports/diff")]
+    report_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct JudgeArgs {
+    /// The cassette: what `run --record` or `proxy --record` wrote, or a recording of a real
+    /// service (reports/cassettes/).
+    #[arg(value_name = "FILE")]
+    cassette: PathBuf,
+    /// Where the reports go.
+    #[arg(long, value_name = "DIR", default_value = "reports/judge")]
+    report_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct ProxyArgs {
+    /// The address the proxy listens on; clients point their App Mesh endpoint here.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9081")]
+    listen: std::net::SocketAddr,
+    /// Where requests go on to, signed again with the proxy's credentials (the standard AWS
+    /// chain, as for `run --endpoint`). Without it, and without APPMESH_ENDPOINT: the embedded
+    /// emulator, in the proxy's own process.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["endpoint", "aws"])]
+    upstream: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Stop after judging this many exchanges, and write the reports.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_requests: Option<u64>,
+    /// Stop after this many seconds, and write the reports.
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    duration: Option<u64>,
+    /// Requests forwarded at once; more get 503 from the proxy at once.
+    #[arg(long, value_name = "N", default_value_t = appmesh_conformance::proxy::DEFAULT_MAX_IN_FLIGHT as u64, value_parser = clap::value_parser!(u64).range(1..))]
+    max_in_flight: u64,
+    /// Also write every exchange, redacted, to this cassette.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
+    /// Where the reports go when the proxy stops.
+    #[arg(long, value_name = "DIR", default_value = "reports/proxy")]
+    report_dir: PathBuf,
+    /// A deviation mode of the embedded emulator (repeatable); only without --upstream.
+    #[arg(long, value_name = "NAME")]
+    deviation: Vec<Deviation>,
+    /// Print only failures, not information.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +340,11 @@ struct ServeArgs {
     /// limit less 64, between 32 and 10,000]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     max_connections: Option<u64>,
+    /// Answer from this cassette instead of emulating: each request gets the recorded answer to
+    /// the same request (any harness run id counting as the same), 501 when it has none.
+    /// Signatures are not verified and nothing is throttled.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["deviation", "verify_sigv4", "rate_limit"])]
+    cassette: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -258,6 +367,10 @@ fn main() -> ExitCode {
             Command::Generate(args) => generate(args),
             Command::Cleanup(args) => cleanup(args).await,
             Command::Repro(args) => repro(args).await,
+            Command::Proxy(args) => proxy(*args).await,
+            Command::Replay(args) => replay(args).await,
+            Command::Diff(args) => diff(*args).await,
+            Command::Judge(args) => judge(args),
         }
     })
 }
@@ -327,6 +440,7 @@ async fn run(args: RunArgs) -> ExitCode {
         patience: Duration::from_secs(args.patience),
         deviations: args.deviation.clone(),
         readings,
+        record: args.record.clone(),
     };
     let jobs = args.jobs.map(|j| usize::try_from(j).unwrap_or(usize::MAX));
     let session = match Session::open(model, &settings, options, jobs).await {
@@ -376,7 +490,13 @@ async fn run(args: RunArgs) -> ExitCode {
         session.report(&outcome, account.clone(), &labels, expectations.as_ref().map(|(p, e)| (p.as_path(), e)));
     let endpoint = session.target.client.config().endpoint.clone();
     let run_id = session.ctx.run_id.clone();
+    let recorded = session.finish_recording();
     session.close().await;
+    match recorded {
+        Some(Ok((count, path))) => println!("recorded: {count} exchange(s) to {}", path.display()),
+        Some(Err(error)) => eprintln!("error: {error}"),
+        None => {}
+    }
     if let Err(error) = built.write_all(&args.report_dir) {
         return usage_error(error);
     }
@@ -643,7 +763,17 @@ async fn serve(args: ServeArgs) -> ExitCode {
     }
     let served_model = Arc::clone(&model);
     let model_quotas: Vec<String> = model.provenance.quotas.iter().map(|q| q.id.clone()).collect();
-    let running = match emulator::start_with_limits(model, config.clone(), args.port, limits).await {
+    let served = match &args.cassette {
+        Some(path) => match appmesh_conformance::cassette::Cassette::load(path) {
+            Ok(cassette) => {
+                say!("answering from the cassette {} ({} exchanges)", path.display(), cassette.entries.len());
+                emulator::Emulator::from_cassette(model, config.clone(), &cassette)
+            }
+            Err(error) => return usage_error(error),
+        },
+        None => emulator::Emulator::new(model, config.clone()),
+    };
+    let running = match emulator::serve_emulator(Arc::new(served), args.port, limits).await {
         Ok(running) => running,
         Err(error) => {
             return usage_error(format!("cannot listen on 127.0.0.1:{}: {error}; choose another --port", args.port));
@@ -682,6 +812,256 @@ async fn serve(args: ServeArgs) -> ExitCode {
     say!("shutting down");
     running.shutdown().await;
     ExitCode::SUCCESS
+}
+
+async fn proxy(args: ProxyArgs) -> ExitCode {
+    use appmesh_conformance::proxy::{self as proxying, ProxyOptions};
+    let interrupted = shutdown_signal();
+    let model = Arc::new(ServiceModel::embedded());
+    let mut target_args = args.target.clone();
+    if args.upstream.is_some() {
+        target_args.endpoint = args.upstream.clone();
+    }
+    let settings = match Settings::resolve(&model, &target_args, &DeclarationArgs::default(), &env) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(error),
+    };
+    let upstream = match proxying::upstream(model.clone(), &settings, &args.deviation).await {
+        Ok(upstream) => upstream,
+        Err(error) => return usage_error(error),
+    };
+    let recorder = match &args.record {
+        Some(path) => {
+            let header = appmesh_conformance::cassette::Header::new(
+                format!("proxy to {}", upstream.describe()),
+                upstream.region(),
+                None,
+            );
+            match appmesh_conformance::cassette::Recorder::create(path, &header) {
+                Ok(recorder) => Some(Arc::new(recorder)),
+                Err(error) => return usage_error(error),
+            }
+        }
+        None => None,
+    };
+    let upstream = match (upstream, &recorder) {
+        (proxying::Upstream::Remote(client), Some(recorder)) => {
+            proxying::Upstream::Remote(Arc::new(client.recording(recorder.clone())))
+        }
+        (upstream, _) => upstream,
+    };
+    let options = ProxyOptions {
+        listen: args.listen,
+        max_requests: args.max_requests,
+        duration: args.duration.map(Duration::from_secs),
+        max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
+        region: upstream.region(),
+    };
+    let quiet = args.quiet;
+    let print =
+        move |seq: u64, _: &appmesh_conformance::exchange::Exchange, verdict: &appmesh_conformance::judge::Verdict| {
+            let operation = verdict.operation.as_deref().unwrap_or("(no operation)");
+            for finding in &verdict.findings {
+                let info = finding.severity == appmesh_conformance::checks::Severity::Info;
+                if info && quiet {
+                    continue;
+                }
+                let verdict = if info { "info" } else { "FAIL" };
+                say!(
+                    "proxy: #{seq} {operation} {verdict} {} [{}, {}]{}: expected {}, got {}",
+                    finding.id,
+                    finding.severity,
+                    finding.source,
+                    if finding.path.is_empty() { String::new() } else { format!(" at {}", finding.path) },
+                    finding.expected,
+                    finding.actual
+                );
+            }
+        };
+    let running = match proxying::start(model.clone(), upstream.clone(), options, recorder.clone(), print).await {
+        Ok(running) => running,
+        Err(error) => return usage_error(error),
+    };
+    say!("proxy: listening on {}, forwarding to {}", running.endpoint(), upstream.describe());
+    say!("proxy: point a client at it, for example: aws appmesh list-meshes --endpoint-url {}", running.endpoint());
+    let outcome = running.wait(interrupted).await;
+    say!("proxy: stopped ({}); {} exchange(s) judged", outcome.stopped, outcome.judged.len());
+    if let Some(recorder) = &recorder {
+        match recorder.finish() {
+            Ok(count) => say!("recorded: {count} exchange(s) to {}", recorder.path().display()),
+            Err(error) => eprintln!("error: {error}"),
+        }
+    }
+    let report = proxying::report(&outcome, &upstream, &model);
+    if let Err(error) = report.write_all(&args.report_dir) {
+        return usage_error(error);
+    }
+    print_failures(&report);
+    println!("reports: {}", args.report_dir.display());
+    let counts = &report.counts;
+    println!("proxy: {} exchange(s) conform, {} failed, {} not judged", counts.passed, counts.failed, counts.skipped);
+    if outcome.judged.is_empty() {
+        println!("proxy: no exchange came through, so nothing was judged");
+    }
+    if report.passed(false) { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+async fn replay(args: ReplayArgs) -> ExitCode {
+    use appmesh_conformance::replay;
+    let cassette = match appmesh_conformance::cassette::Cassette::load(&args.cassette) {
+        Ok(cassette) => cassette,
+        Err(error) => return usage_error(error),
+    };
+    let model = Arc::new(ServiceModel::embedded());
+    let settings = match Settings::resolve(&model, &args.target, &DeclarationArgs::default(), &env) {
+        Ok(settings) => settings,
+        Err(error) => return usage_error(error),
+    };
+    let connected = match target::connect(model.clone(), settings.target).await {
+        Ok(connected) => connected,
+        Err(error) => return usage_error(error),
+    };
+    let run_id = cleanup::run_id(&cleanup::random_tag(&mut fastrand::Rng::new()));
+    println!(
+        "replay: {} exchange(s) of {} ({}) against {} as run {run_id}",
+        cassette.entries.len(),
+        args.cassette.display(),
+        cassette.header.source,
+        connected.describe()
+    );
+    let started = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let replayed = replay::replay(&connected.client, &cassette, &run_id).await;
+    for entry in &replayed.entries {
+        let operation = entry.operation.as_deref().unwrap_or("(no operation)");
+        if let Some(fixed) = entry.fixed() {
+            let checks: Vec<String> = entry.failed_then.iter().map(|f| f.id.to_string()).collect();
+            let verdict = if fixed { "FIXED" } else { "STILL FAILING" };
+            println!("{verdict}: #{} {operation} ({})", entry.recorded.seq, checks.join(", "));
+        }
+        if let Err(error) = &entry.live {
+            println!("no answer: #{} {operation}: {error}", entry.recorded.seq);
+        }
+    }
+    let report = replay::report(&replayed, &cassette, &connected, started, clock.elapsed());
+    let endpoint = connected.client.config().endpoint.clone();
+    if let Some(emulator) = connected.emulator {
+        emulator.shutdown().await;
+    }
+    if let Err(error) = report.write_all(&args.report_dir) {
+        return usage_error(error);
+    }
+    print_failures(&report);
+    for left in &replayed.left {
+        println!("  left: {left}; remove it with: appmesh-conformance cleanup --endpoint {endpoint} --run-id {run_id}");
+    }
+    println!("reports: {}", args.report_dir.display());
+    println!(
+        "replay: {} of {} answer(s) differ from the recording; {} fail a check",
+        replayed.differing(),
+        replayed.entries.len(),
+        report.counts.failed
+    );
+    if report.passed(false) && replayed.differing() == 0 && replayed.left.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+async fn diff(args: DiffArgs) -> ExitCode {
+    use appmesh_conformance::diff;
+    let model = Arc::new(ServiceModel::embedded());
+    let connect = |url: &str| {
+        let target = TargetArgs {
+            endpoint: Some(url.to_string()),
+            region: args.region.clone(),
+            timeout: args.timeout,
+            ..TargetArgs::default()
+        };
+        let model = model.clone();
+        async move {
+            let settings = Settings::resolve(&model, &target, &DeclarationArgs::default(), &env)?;
+            target::connect(model, settings.target).await.map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+        }
+    };
+    let mut temporary = None;
+    let (cassette, source) = match &args.cassette {
+        Some(path) => match appmesh_conformance::cassette::Cassette::load(path) {
+            Ok(cassette) => (cassette, format!("the requests of {}", path.display())),
+            Err(error) => return usage_error(error),
+        },
+        None => {
+            let dir = std::env::temp_dir().join(format!("appmesh-conformance-diff-{}", std::process::id()));
+            let path = dir.join("suite.jsonl");
+            println!("diff: recording the suite's requests against the embedded emulator, one scenario at a time");
+            let recorded = diff::record_suite(&path, args.seed, args.tags.clone()).await;
+            temporary = Some(dir);
+            match recorded {
+                Ok(cassette) => (cassette, "the requests of a seeded run of the suite".to_string()),
+                Err(error) => return usage_error(error),
+            }
+        }
+    };
+    let mut sides = Vec::new();
+    for url in [&args.a, &args.a, &args.b] {
+        match connect(url).await {
+            Ok(connected) => sides.push(connected),
+            Err(error) => return usage_error(error),
+        }
+    }
+    println!(
+        "diff: {} request(s) ({source}) against A = {} (twice, for the noise) and B = {}",
+        cassette.entries.len(),
+        sides[0].describe(),
+        sides[2].describe()
+    );
+    let started = std::time::SystemTime::now();
+    let clock = std::time::Instant::now();
+    let comparison = diff::compare(&sides[0], &sides[1], &sides[2], &cassette).await;
+    let report = diff::report(&comparison, &sides[0], &sides[2], &source, started, clock.elapsed());
+    for side in sides {
+        if let Some(emulator) = side.emulator {
+            emulator.shutdown().await;
+        }
+    }
+    if let Some(dir) = temporary {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    if let Err(error) = report.write_all(&args.report_dir) {
+        return usage_error(error);
+    }
+    print_failures(&report);
+    for left in &comparison.left {
+        println!("  left: {left}");
+    }
+    println!("reports: {}", args.report_dir.display());
+    println!(
+        "diff: {} of {} answer(s) differ beyond the noise; {} varied by themselves on A and were set aside",
+        comparison.differing(),
+        comparison.pairs.len(),
+        comparison.noisy()
+    );
+    if comparison.differing() == 0 && comparison.left.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn judge(args: JudgeArgs) -> ExitCode {
+    let cassette = match appmesh_conformance::cassette::Cassette::load(&args.cassette) {
+        Ok(cassette) => cassette,
+        Err(error) => return usage_error(error),
+    };
+    let report = appmesh_conformance::replay::judge_recorded(&cassette, &args.cassette);
+    if let Err(error) = report.write_all(&args.report_dir) {
+        return usage_error(error);
+    }
+    print_failures(&report);
+    println!("reports: {}", args.report_dir.display());
+    let counts = &report.counts;
+    println!(
+        "judge: {} recorded exchange(s) conform, {} fail, {} not judged; {} informational finding(s)",
+        counts.passed, counts.failed, counts.skipped, counts.informational
+    );
+    if report.passed(false) { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 fn generate(args: GenerateArgs) -> ExitCode {

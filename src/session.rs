@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use crate::cassette::{Header, Recorder};
 use crate::cleanup::Account;
 use crate::emulator::{Deviation, EmulatorConfig};
 use crate::model::ServiceModel;
@@ -38,6 +39,8 @@ pub struct SessionOptions {
     /// Deviation modes and readings for the embedded emulator (refused for another target).
     pub deviations: Vec<Deviation>,
     pub readings: std::collections::BTreeMap<String, String>,
+    /// Write every exchange of the run, clean-up included, to this cassette (`--record`).
+    pub record: Option<PathBuf>,
 }
 
 impl Default for SessionOptions {
@@ -50,6 +53,7 @@ impl Default for SessionOptions {
             patience: crate::client::budget::PERSISTENT_TIME,
             deviations: Vec::new(),
             readings: Default::default(),
+            record: None,
         }
     }
 }
@@ -62,6 +66,8 @@ pub enum SessionError {
     EmbeddedOnly(&'static str),
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Record(#[from] crate::cassette::CassetteError),
 }
 
 /// How a run ended.
@@ -111,7 +117,8 @@ impl Session {
         if seed > MAX_SEED {
             return Err(SessionError::SeedTooLarge(seed));
         }
-        let external = settings.target.endpoint.is_some() || settings.target.aws;
+        let named = |e: &String| e.trim() != crate::client::target::EMBEDDED;
+        let external = settings.target.endpoint.as_ref().is_some_and(named) || settings.target.aws;
         if external && !options.deviations.is_empty() {
             return Err(SessionError::EmbeddedOnly("--deviation"));
         }
@@ -126,9 +133,16 @@ impl Session {
             readings: options.readings.clone(),
             ..target_options.emulator
         };
-        let target = target::connect(model.clone(), target_options).await?;
+        let mut target = target::connect(model.clone(), target_options).await?;
         let mut ctx =
             SuiteContext::with_seed(target.client.clone(), target.account_id.clone(), settings.profile.clone(), seed);
+        if let Some(path) = &options.record {
+            let source = format!("run {} against {}", ctx.run_id, target.describe());
+            let header = Header::new(source, &target.client.config().region, Some(ctx.run_id.clone()));
+            let recorder = Arc::new(Recorder::create(path, &header)?);
+            target.client = Arc::new(target.client.recording(recorder));
+            ctx.client = target.client.clone();
+        }
         ctx.explicit_max_rps = settings.explicit_max_rps;
         ctx.strict_docs = options.strict_docs;
         ctx.scenario_deadline = options.scenario_deadline;
@@ -232,6 +246,13 @@ impl Session {
     ) -> Report {
         let info = self.run_info(labels, outcome.stopped.clone(), account);
         Report::build(&outcome.summary, info, report::coverage(&self.model), expectations, &self.model)
+    }
+
+    /// Flushes the cassette of `--record`: how many exchanges it holds, or why it could not be
+    /// written; `None` without `--record`.
+    pub fn finish_recording(&self) -> Option<Result<(u64, PathBuf), crate::cassette::CassetteError>> {
+        let recorder = self.target.client.recorder()?;
+        Some(recorder.finish().map(|count| (count, recorder.path().to_path_buf())))
     }
 
     /// Stops the embedded emulator, if the session started one.

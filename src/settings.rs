@@ -66,7 +66,7 @@ fn account_flag(text: &str) -> Result<String, SettingsError> {
 pub struct TargetArgs {
     /// The target, for example http://127.0.0.1:4566. Without it: APPMESH_ENDPOINT,
     /// AWS_ENDPOINT_URL_APP_MESH, AWS_ENDPOINT_URL, the profile's endpoint, else the embedded
-    /// emulator.
+    /// emulator (`embedded` names it whatever the environment says).
     #[arg(long, value_name = "URL")]
     pub endpoint: Option<String>,
     /// The real regional AWS endpoint (https://appmesh.REGION.amazonaws.com): real resources in

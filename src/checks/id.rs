@@ -53,6 +53,45 @@ impl Meta {
     }
 }
 
+/// What kind of difference: each is a cause of its own in the reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiffKind {
+    Status,
+    ErrorCode,
+    /// A member one side has and the other lacks.
+    Member,
+    /// The same member with values of different JSON types.
+    Type,
+    Value,
+}
+
+impl DiffKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiffKind::Status => "status",
+            DiffKind::ErrorCode => "error-code",
+            DiffKind::Member => "member",
+            DiffKind::Type => "type",
+            DiffKind::Value => "value",
+        }
+    }
+
+    pub const ALL: [DiffKind; 5] =
+        [DiffKind::Status, DiffKind::ErrorCode, DiffKind::Member, DiffKind::Type, DiffKind::Value];
+
+    /// In words, for a rule.
+    pub fn describe(self) -> &'static str {
+        match self {
+            DiffKind::Status => "the same status",
+            DiffKind::ErrorCode => "the same error code",
+            DiffKind::Member => "the same members",
+            DiffKind::Type => "the same types",
+            DiffKind::Value => "the same values, once normalised",
+        }
+    }
+}
+
 /// What a check judges.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CheckId {
@@ -117,6 +156,8 @@ pub enum CheckId {
     LifecycleGone,
     /// `tags.listed`: ListTagsForResource shows what the tag operations left.
     TagsListed,
+    /// `diff.<kind>`: two answers to the same request differ (`diff`, `replay`).
+    Differs(DiffKind),
 }
 
 impl CheckId {
@@ -183,6 +224,7 @@ impl fmt::Display for CheckId {
             CheckId::CleanupDelete => f.write_str("cleanup.delete"),
             CheckId::LifecycleGone => f.write_str("lifecycle.gone"),
             CheckId::TagsListed => f.write_str("tags.listed"),
+            CheckId::Differs(kind) => write!(f, "diff.{}", kind.as_str()),
         }
     }
 }
@@ -237,6 +279,7 @@ impl FromStr for CheckId {
             "readback" if !tail.is_empty() => Ok(CheckId::Readback(tail.to_string())),
             "dispute" if !tail.is_empty() => Ok(CheckId::Dispute(tail.to_string())),
             "nothing-created" => Ok(CheckId::NothingCreated(Some(Box::new(tail.parse()?)))),
+            "diff" => DiffKind::ALL.into_iter().find(|k| k.as_str() == tail).map(CheckId::Differs).ok_or_else(unknown),
             _ => Err(unknown()),
         }
     }
@@ -262,6 +305,7 @@ mod tests {
             CheckId::Dispute("tag-value-required".into()),
             CheckId::NothingCreated(Some(Box::new(CheckId::ErrorStatus))),
         ];
+        all.extend(DiffKind::ALL.iter().map(|k| CheckId::Differs(*k)));
         all.extend(Meta::ALL.iter().map(|m| CheckId::Metadata(*m)));
         all.extend(Meta::ALL.iter().map(|m| CheckId::Replay(*m)));
         for id in all {

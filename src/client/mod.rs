@@ -17,6 +17,7 @@ pub use crate::exchange::{Exchange, Redactor};
 pub use budget::Budget;
 pub use target::Credentials;
 
+use crate::cassette::Recorder;
 use crate::exchange::{RecordedRequest, RecordedResponse};
 use crate::model::ServiceModel;
 use crate::wire::{self, HttpRequest, WireError};
@@ -64,6 +65,31 @@ pub enum Tamper {
     BodyChangedAfterSigning,
     /// Signed with an `X-Amz-Date` 15 minutes in the past.
     StaleDate,
+}
+
+impl Tamper {
+    pub const ALL: [Tamper; 5] = [
+        Tamper::Unsigned,
+        Tamper::WrongSecret,
+        Tamper::OtherService,
+        Tamper::BodyChangedAfterSigning,
+        Tamper::StaleDate,
+    ];
+
+    /// How a cassette names it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tamper::Unsigned => "unsigned",
+            Tamper::WrongSecret => "wrong-secret",
+            Tamper::OtherService => "other-service",
+            Tamper::BodyChangedAfterSigning => "body-changed-after-signing",
+            Tamper::StaleDate => "stale-date",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Tamper> {
+        Tamper::ALL.into_iter().find(|t| t.name() == name)
+    }
 }
 
 /// Whether a send may be retried, and whether it counts toward the run's breaker (see
@@ -166,6 +192,16 @@ pub struct Client {
     requests: Arc<AtomicU64>,
     /// Time to answer of every attempt, by operation, in microseconds.
     latency: Arc<std::sync::Mutex<std::collections::BTreeMap<String, hdrhistogram::Histogram<u64>>>>,
+    /// Where every exchange is also written, when recording (`--record`).
+    recorder: Option<Arc<Recorder>>,
+}
+
+/// An answer as it came, before redaction: what a proxy hands on unchanged.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body: Vec<u8>,
 }
 
 /// Percentiles of the time to answer of one operation's requests, in milliseconds.
@@ -225,7 +261,29 @@ impl Client {
             retries: Default::default(),
             requests: Default::default(),
             latency: Default::default(),
+            recorder: None,
         })
+    }
+
+    /// The same client (connection pool, pace, budget, counters), also writing every exchange to
+    /// `recorder`.
+    pub fn recording(&self, recorder: Arc<Recorder>) -> Client {
+        Client {
+            http: self.http.clone(),
+            model: self.model.clone(),
+            config: self.config.clone(),
+            redactor: self.redactor.clone(),
+            pacer: self.pacer.clone(),
+            budget: self.budget.clone(),
+            retries: self.retries.clone(),
+            requests: self.requests.clone(),
+            latency: self.latency.clone(),
+            recorder: Some(recorder),
+        }
+    }
+
+    pub fn recorder(&self) -> Option<&Arc<Recorder>> {
+        self.recorder.as_ref()
     }
 
     /// The run's budget: retry quota, deadline, breaker.
@@ -246,6 +304,7 @@ impl Client {
             retries: self.retries.clone(),
             requests: self.requests.clone(),
             latency: self.latency.clone(),
+            recorder: self.recorder.clone(),
         }
     }
 
@@ -368,7 +427,7 @@ impl Client {
             self.requests.fetch_add(1, Ordering::Relaxed);
             // Bursts (raw mode) throttle on purpose: only ordinary traffic feeds the breaker.
             let counted = mode != RetryMode::Raw;
-            let (recorded_request, response) = match self.send_once(request, &url, tamper).await {
+            let (recorded_request, response, _) = match self.send_once(request, &url, tamper).await {
                 Ok(sent) => sent,
                 Err(error) => {
                     if counted && matches!(error, ClientError::Transport { .. }) {
@@ -403,15 +462,46 @@ impl Client {
                     continue;
                 }
             }
-            return Ok(Exchange {
+            let exchange = Exchange {
                 operation: operation.map(str::to_string),
                 request: recorded_request,
                 response,
                 duration: started.elapsed(),
                 attempts: attempt,
                 sent_at: Some(sent_at),
-            });
+            };
+            if let Some(recorder) = &self.recorder {
+                recorder.record(&exchange, tamper.map(Tamper::name));
+            }
+            return Ok(exchange);
         }
+    }
+
+    /// Signs and sends a request once, outside the pace and the breaker, and hands back the
+    /// answer as it came besides its redacted record: for a proxy, which must not retry or
+    /// change what its client sees.
+    pub async fn forward(
+        &self,
+        operation: Option<&str>,
+        request: &HttpRequest,
+    ) -> Result<(Exchange, RawResponse), ClientError> {
+        let url = format!("{}{}", self.config.endpoint, request.path_and_query);
+        let sent_at = Instant::now();
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let (recorded_request, response, raw) = self.send_once(request, &url, None).await?;
+        self.record_latency(operation, sent_at.elapsed());
+        let exchange = Exchange {
+            operation: operation.map(str::to_string),
+            request: recorded_request,
+            response,
+            duration: sent_at.elapsed(),
+            attempts: 1,
+            sent_at: Some(sent_at),
+        };
+        if let Some(recorder) = &self.recorder {
+            recorder.record(&exchange, None);
+        }
+        Ok((exchange, raw))
     }
 
     async fn send_once(
@@ -419,7 +509,7 @@ impl Client {
         request: &HttpRequest,
         url: &str,
         tamper: Option<Tamper>,
-    ) -> Result<(RecordedRequest, RecordedResponse), ClientError> {
+    ) -> Result<(RecordedRequest, RecordedResponse, RawResponse), ClientError> {
         let transport = |kind: TransportKind, message: String| ClientError::Transport {
             method: request.method.clone(),
             url: url.to_string(),
@@ -482,11 +572,10 @@ impl Client {
         };
         let mut response = builder.body(body.clone()).send().await.map_err(classify)?;
         let status = response.status().as_u16();
-        let response_headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(n, v)| self.redactor.header(n.as_str(), &String::from_utf8_lossy(v.as_bytes())))
-            .collect();
+        let raw_headers: Vec<(String, Vec<u8>)> =
+            response.headers().iter().map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec())).collect();
+        let response_headers: Vec<(String, String)> =
+            raw_headers.iter().map(|(n, v)| self.redactor.header(n, &String::from_utf8_lossy(v))).collect();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(classify)? {
             if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
@@ -502,7 +591,7 @@ impl Client {
             headers: response_headers,
             body: self.redactor.text(&String::from_utf8_lossy(&body)),
         };
-        Ok((recorded_request, recorded_response))
+        Ok((recorded_request, recorded_response, RawResponse { status, headers: raw_headers, body }))
     }
 }
 

@@ -60,6 +60,9 @@ pub enum ConfigError {
 
 /// Resolves the endpoint: `--endpoint`, `APPMESH_ENDPOINT`, `AWS_ENDPOINT_URL_APP_MESH`,
 /// `AWS_ENDPOINT_URL`, else the embedded emulator; `--aws` picks the regional AWS endpoint.
+/// The endpoint flag's value that names the embedded emulator.
+pub const EMBEDDED: &str = "embedded";
+
 pub fn resolve_endpoint(
     flag: Option<&str>,
     aws: bool,
@@ -80,6 +83,10 @@ pub fn resolve_endpoint(
     ];
     if flag.is_some_and(|f| f.trim().is_empty()) {
         return Err(ConfigError::EmptyEndpoint);
+    }
+    // Asked for by name: the embedded emulator whatever the environment says.
+    if flag.is_some_and(|f| f.trim() == EMBEDDED) {
+        return Ok(EndpointChoice { url: None, source: EndpointSource::Embedded });
     }
     for (value, source) in candidates {
         let Some(value) = value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()) else { continue };

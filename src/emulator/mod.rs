@@ -12,6 +12,7 @@
 pub mod deviation;
 mod kinds;
 pub mod readings;
+pub mod recorded;
 pub mod server;
 pub mod sigv4;
 mod store;
@@ -283,6 +284,8 @@ pub struct Emulator {
     /// answer reads with fresh values each time) and no input member bound to a header (a read's
     /// request target then says all it asks).
     reads_cacheable: bool,
+    /// Recorded answers given instead of the store's (`serve --cassette`).
+    recorded: Option<recorded::Recorded>,
 }
 
 /// Everything an emulator holds, as [`Emulator::snapshot`] took it.
@@ -342,7 +345,16 @@ pub async fn start_with_limits(
     port: u16,
     limits: server::ServerLimits,
 ) -> std::io::Result<RunningEmulator> {
-    let server = server::start(Arc::new(Emulator::new(model, config)), port, limits).await?;
+    serve_emulator(Arc::new(Emulator::new(model, config)), port, limits).await
+}
+
+/// Serves an emulator already made (one answering from a cassette) on `127.0.0.1:port`.
+pub async fn serve_emulator(
+    emulator: Arc<Emulator>,
+    port: u16,
+    limits: server::ServerLimits,
+) -> std::io::Result<RunningEmulator> {
+    let server = server::start(emulator, port, limits).await?;
     Ok(RunningEmulator { addr: server.addr, server })
 }
 
@@ -393,7 +405,28 @@ impl Emulator {
             .filter_map(|op| model.structure(op.input.as_deref()?))
             .any(|input| input.members.iter().any(|member| member.location == crate::model::Location::Header));
         let reads_cacheable = config.deviations.is_empty() && !headers_bound;
-        Emulator { model, config, bucket, kinds, store: Mutex::new(store::Store::default()), reads_cacheable }
+        Emulator {
+            model,
+            config,
+            bucket,
+            kinds,
+            store: Mutex::new(store::Store::default()),
+            reads_cacheable,
+            recorded: None,
+        }
+    }
+
+    /// An emulator that answers from a cassette (see [`recorded`]).
+    pub fn from_cassette(
+        model: Arc<ServiceModel>,
+        config: EmulatorConfig,
+        cassette: &crate::cassette::Cassette,
+    ) -> Emulator {
+        Emulator { recorded: Some(recorded::Recorded::new(cassette)), ..Emulator::new(model, config) }
+    }
+
+    pub fn config(&self) -> &EmulatorConfig {
+        &self.config
     }
 
     /// A copy of everything the emulator holds (meshes, nodes, tags, client tokens).
@@ -420,6 +453,9 @@ impl Emulator {
 
     /// Answers one request.
     pub fn answer(&self, method: &Method, uri: &Uri, headers: &[(String, String)], body: &[u8]) -> Answer {
+        if let Some(recorded) = &self.recorded {
+            return self.recorded_answer(recorded, method, uri, body);
+        }
         let outcome = self
             .authenticate(method, uri, headers, body)
             .and_then(|()| self.throttle())
@@ -427,6 +463,31 @@ impl Emulator {
         match outcome {
             Ok((status, body)) => self.respond(status, body, None),
             Err(error) => self.error_answer(&error),
+        }
+    }
+
+    fn recorded_answer(&self, recorded: &recorded::Recorded, method: &Method, uri: &Uri, body: &[u8]) -> Answer {
+        let target = uri.path_and_query().map_or("/", |t| t.as_str());
+        match recorded.answer(method.as_str(), target, body) {
+            Some(reply) => {
+                let headers = reply
+                    .headers
+                    .into_iter()
+                    .filter_map(|(name, value)| Some((recorded::header_name(&name)?, value)))
+                    .collect();
+                Answer { status: reply.status, headers, body: reply.body }
+            }
+            None => {
+                let message = format!(
+                    "the cassette holds no answer to {method} {target} with this body ({} exchanges recorded)",
+                    recorded.count()
+                );
+                Answer {
+                    status: 501,
+                    headers: vec![("content-type", "application/json".to_string())],
+                    body: serde_json::json!({ "message": message }).to_string().into_bytes(),
+                }
+            }
         }
     }
 

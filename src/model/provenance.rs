@@ -38,8 +38,10 @@ pub mod source {
     pub const RFC3986: &str = "rfc3986";
     /// What the harness itself requires of any answer (it completes, it can be read).
     pub const HARNESS: &str = "harness";
+    /// The reference side of a comparison: the recorded answer (`replay`) or target A (`diff`).
+    pub const REFERENCE_TARGET: &str = "reference-target";
 
-    /// Every id above but [`HARNESS`], which names no document.
+    /// Every id above but [`HARNESS`] and [`REFERENCE_TARGET`], which name no document.
     pub const CITED: &[&str] = &[
         SDK_MODEL,
         API_REFERENCE,

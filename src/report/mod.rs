@@ -10,6 +10,7 @@ pub mod expectations;
 mod html;
 mod junit;
 mod markdown;
+pub mod traffic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -632,6 +633,12 @@ impl Report {
                         title: found.title.clone(),
                         url: Some(found.url.clone()),
                         precedence: Some(found.precedence),
+                    },
+                    None if id == source::REFERENCE_TARGET => SourceInfo {
+                        title: "the reference of a comparison: the recorded answer (replay) or target A (diff)"
+                            .to_string(),
+                        url: None,
+                        precedence: None,
                     },
                     None => SourceInfo {
                         title: "the harness: the request completes and its answer can be read".to_string(),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::checks::{CheckFailure, CheckId, Meta, Severity};
 use crate::exchange::Exchange;
 use crate::model::provenance::source;
-use crate::model::resources::{ResourceKind, arn_segment};
+use crate::model::resources::ResourceKind;
 use crate::suite::ConformanceWorld;
 
 /// The kind of the last operation sent and the resource of its answer (the answer's payload).
@@ -78,31 +78,8 @@ async fn its_status_is(world: &mut ConformanceWorld, step: &Step, expected: Stri
 #[then("its ARN names it and its parents")]
 async fn its_arn_names_it(world: &mut ConformanceWorld, step: &Step) {
     let (kind, data) = answered(world);
-    let path: Vec<String> = kind
-        .identifiers()
-        .iter()
-        .map(|label| format!("{}/{}", arn_segment(label), data[label].as_str().unwrap_or_default()))
-        .collect();
     let region = world.client().config().region.clone();
-    let expected = format!("arn:<partition>:appmesh:{region}:<account>:{}", path.join("/"));
-    let actual = data["metadata"]["arn"].as_str().unwrap_or_default();
-    let fits = actual.starts_with("arn:aws")
-        && actual.split(':').nth(3) == Some(region.as_str())
-        && actual.split(':').nth(2) == Some("appmesh")
-        && actual.splitn(6, ':').nth(5) == Some(path.join("/").as_str());
-    let failures = if fits {
-        vec![]
-    } else {
-        let mut found = failure(
-            CheckId::Metadata(Meta::Arn),
-            "metadata.arn",
-            &format!("the ARN of a {} names its mesh and parents", kind.noun),
-            expected,
-            shown(&data["metadata"]["arn"]),
-        );
-        found.source = source::IAM_REFERENCE.to_string();
-        vec![found]
-    };
+    let failures = crate::checks::check_arn_names(&kind, &data, &region).into_iter().collect();
     let exchange = world.last().clone();
     world.verdict(&step.value, failures, Some(&exchange));
 }
