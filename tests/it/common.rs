@@ -125,3 +125,21 @@ pub fn tempdir() -> String {
         .join(format!("appmesh-conformance-it-{}", uuid::Uuid::new_v4().simple()));
     dir.to_string_lossy().into_owned()
 }
+
+/// The Python with boto3 the real-client tests use: `APPMESH_PYTHON`, else `python3`.
+pub fn python_with_boto3() -> Option<String> {
+    let python = std::env::var("APPMESH_PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let found = Command::new(&python).args(["-c", "import boto3"]).stderr(std::process::Stdio::null()).status();
+    matches!(found, Ok(status) if status.success()).then_some(python)
+}
+
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true")
+}
+
+/// A test that needs a client this machine lacks: skipped with the reason, but a failure under
+/// `CI=true`, where `.ci/run` installs every client.
+pub fn skip(reason: &str) {
+    assert!(!in_ci(), "CI=true but {reason} (.ci/run installs it; set APPMESH_PYTHON)");
+    println!("skipped: {reason}");
+}

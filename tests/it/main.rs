@@ -14,6 +14,7 @@ mod generated;
 mod golden;
 mod hostile;
 mod installed;
+mod proxy;
 mod real_clients;
 mod reports;
 mod repro;

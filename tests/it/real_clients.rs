@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use crate::common::{in_ci, python_with_boto3, skip};
+
 /// `serve --port 0`, killed when dropped.
 struct Served {
     child: Child,
@@ -42,21 +44,6 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn python_with_boto3() -> Option<String> {
-    let python = std::env::var("APPMESH_PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let found = Command::new(&python).args(["-c", "import boto3"]).stderr(Stdio::null()).status();
-    matches!(found, Ok(status) if status.success()).then_some(python)
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-fn skip(reason: &str) {
-    assert!(!in_ci(), "CI=true but {reason} (.ci/run installs it; set APPMESH_PYTHON)");
-    println!("skipped: {reason}");
 }
 
 fn boto3_round_trip(serve_flags: &[&str], script_flags: &[&str]) {

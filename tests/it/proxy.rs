@@ -1,0 +1,177 @@
+//! The validating proxy with a real client: boto3 (tests/clients/boto3_probe.py) through `proxy`
+//! to an emulator on loopback. Against the faithful emulator the proxy reports nothing; against
+//! each deviation mode boto3's calls can reach, a failed check names the mode's subject. The bytes
+//! a client receives are the upstream's.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use appmesh_conformance::checks::Severity;
+use appmesh_conformance::emulator::{Deviation, EmulatorConfig, RateLimit};
+use appmesh_conformance::model::ServiceModel;
+use appmesh_conformance::proxy::{self, ProxyOptions, ProxyOutcome, Upstream};
+
+use crate::common::{self, python_with_boto3, skip};
+
+/// The deviation modes no boto3 call through the proxy can show, and why.
+const UNREACHABLE: [(Deviation, &str); 3] = [
+    (Deviation::MalformedJsonServerError, "boto3 sends well-formed JSON only"),
+    (Deviation::SignatureNotChecked, "the proxy signs every request anew with its own credentials"),
+    (Deviation::QuotaNotEnforced, "the proxy cannot know a target's quota: AWS lets an account raise it"),
+];
+
+/// Runs the probe through a proxy in front of an emulator with `config`; what the proxy judged.
+async fn probe(config: EmulatorConfig, burst: usize) -> Option<ProxyOutcome> {
+    let python = python_with_boto3()?;
+    let emulator = common::start_emulator_with(config).await;
+    let upstream = Upstream::Remote(Arc::new(common::client(&emulator.endpoint())));
+    let options = ProxyOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_requests: None,
+        duration: None,
+        max_in_flight: 16,
+        region: "us-east-1".into(),
+    };
+    let model = Arc::new(ServiceModel::embedded());
+    let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.expect("the proxy listens");
+    let endpoint = running.endpoint();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_probe.py");
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = std::process::Command::new(python)
+            .args([script, &endpoint, "--burst", &burst.to_string()])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python starts");
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while child.try_wait().expect("waits").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .unwrap();
+    let shown = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success() && shown.contains("boto3 probe: "), "the probe failed:\n{shown}");
+    let outcome = running.stop().await;
+    emulator.shutdown().await;
+    Some(outcome)
+}
+
+/// Every failed check, as `operation | id | path | rule | expected | actual`.
+fn failures(outcome: &ProxyOutcome) -> Vec<String> {
+    outcome
+        .judged
+        .iter()
+        .flat_map(|j| j.findings.iter().filter(|f| f.severity != Severity::Info).map(move |f| (j, f)))
+        .map(|(j, f)| {
+            let operation = j.operation.as_deref().unwrap_or("?");
+            format!("{operation} | {} | {} | {} | {} | {}", f.id, f.path, f.rule, f.expected, f.actual)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_through_the_proxy_to_the_faithful_emulator_shows_nothing() {
+    let Some(outcome) = probe(EmulatorConfig::default(), 0).await else {
+        return skip("no Python with boto3 (pip install boto3, or set APPMESH_PYTHON)");
+    };
+    assert_eq!(failures(&outcome), Vec::<String>::new());
+    // The probe's calls were all judged, as the operations they were.
+    assert!(outcome.judged.len() >= 45, "{} exchanges", outcome.judged.len());
+    let operations: std::collections::BTreeSet<&str> =
+        outcome.judged.iter().filter_map(|j| j.operation.as_deref()).collect();
+    assert!(operations.len() >= 20, "{operations:?}");
+    assert!(outcome.judged.iter().all(|j| j.operation.is_some()), "every request routes to an operation");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boto3_through_the_proxy_names_the_subject_of_every_reachable_deviation() {
+    if python_with_boto3().is_none() {
+        return skip("no Python with boto3 (pip install boto3, or set APPMESH_PYTHON)");
+    }
+    let reachable: Vec<Deviation> =
+        Deviation::ALL.iter().copied().filter(|d| !UNREACHABLE.iter().any(|(u, _)| u == d)).collect();
+    let permits = Arc::new(tokio::sync::Semaphore::new(4));
+    let runs = reachable.iter().map(|deviation| {
+        let permits = permits.clone();
+        async move {
+            let _permit = permits.acquire().await.unwrap();
+            let throttled = *deviation == Deviation::ThrottleAsBadRequest;
+            let config = EmulatorConfig {
+                deviations: [*deviation].into(),
+                // A bucket the probe's burst drains: only then is there throttling to answer.
+                rate_limit: throttled.then_some(RateLimit { requests_per_second: 5.0, burst: 5 }),
+                ..EmulatorConfig::default()
+            };
+            let outcome = probe(config, if throttled { 20 } else { 0 }).await.expect("boto3 is there");
+            (*deviation, failures(&outcome))
+        }
+    });
+    let mut missed = Vec::new();
+    for (deviation, found) in futures::future::join_all(runs).await {
+        if !found.iter().any(|f| f.contains(deviation.subject())) {
+            missed.push(format!("{deviation}: no failure names {:?}; failures: {found:#?}", deviation.subject()));
+        }
+    }
+    assert!(missed.is_empty(), "{}", missed.join("\n"));
+}
+
+/// The bytes a client receives through the proxy are the upstream's: an upstream that answers
+/// from a cassette gives the same bytes to the same request, so a direct call and a proxied one
+/// are compared by hash (status, the headers an App Mesh answer carries, body).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_never_alters_an_answer() {
+    use sha2::Digest as _;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/cassettes/aws-sample-create-virtual-node.jsonl");
+    let cassette = appmesh_conformance::cassette::Cassette::load(std::path::Path::new(path)).unwrap();
+    let model = Arc::new(ServiceModel::embedded());
+    let recorded =
+        appmesh_conformance::emulator::Emulator::from_cassette(model.clone(), EmulatorConfig::default(), &cassette);
+    let served =
+        appmesh_conformance::emulator::serve_emulator(Arc::new(recorded), 0, Default::default()).await.unwrap();
+    let upstream = Upstream::Remote(Arc::new(common::client(&served.endpoint())));
+    let options = ProxyOptions {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        max_requests: None,
+        duration: None,
+        max_in_flight: 4,
+        region: "us-east-1".into(),
+    };
+    let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.unwrap();
+    let http = reqwest::Client::new();
+    let body = cassette.entries[0].exchange.request.body.clone();
+    let digest = |base: String, path: &'static str, body: String| {
+        let http = http.clone();
+        async move {
+            let answer = http.put(format!("{base}{path}")).body(body).send().await.unwrap();
+            let mut hash = sha2::Sha256::new();
+            hash.update(answer.status().as_str());
+            for name in ["content-type", "x-amzn-requestid", "x-amzn-errortype"] {
+                hash.update(answer.headers().get(name).map(|v| v.as_bytes().to_vec()).unwrap_or_default());
+            }
+            let bytes = answer.bytes().await.unwrap();
+            hash.update(&bytes);
+            (hex::encode(hash.finalize()), bytes.len())
+        }
+    };
+    let sample = "/v20190125/meshes/ecs-mesh/virtualNodes";
+    let direct = digest(served.endpoint(), sample, body.clone()).await;
+    let proxied = digest(running.endpoint(), sample, body).await;
+    assert_eq!(proxied, direct);
+    assert!(direct.1 > 600, "the sample's body came back: {direct:?}");
+    // An answer the cassette lacks (501, the upstream's own refusal) passes unchanged too.
+    let other = "/v20190125/meshes/other/virtualNodes";
+    assert_eq!(
+        digest(running.endpoint(), other, "{}".into()).await,
+        digest(served.endpoint(), other, "{}".into()).await
+    );
+    let outcome = running.stop().await;
+    assert_eq!(outcome.judged.len(), 2);
+    served.shutdown().await;
+}
