@@ -133,7 +133,7 @@ pub fn python_with_boto3() -> Option<String> {
     matches!(found, Ok(status) if status.success()).then_some(python)
 }
 
-pub fn in_ci() -> bool {
+fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }
 

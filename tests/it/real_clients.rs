@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use crate::common::{in_ci, python_with_boto3, skip};
+use crate::common::{python_with_boto3, skip};
 
 /// `serve --port 0`, killed when dropped.
 struct Served {
