@@ -10,6 +10,7 @@ use std::path::Path;
 
 use crate::cassette::Cassette;
 use crate::checks::CheckFailure;
+use crate::client::Client;
 use crate::compare::{Difference, Normalizer, differences};
 use crate::exchange::Exchange;
 use crate::replay::{self, Replay};
@@ -85,17 +86,13 @@ fn shown(exchange: &Exchange) -> String {
     format!("< {} {}\n< {body}", exchange.status(), exchange.error_code().unwrap_or_default())
 }
 
-/// Replays `cassette` against A twice and B once, and compares.
-pub async fn compare(
-    a: &ConnectedTarget,
-    a_again: &ConnectedTarget,
-    b: &ConnectedTarget,
-    cassette: &Cassette,
-) -> Comparison {
+/// Replays `cassette` against A twice (through `a` and `a_again`: two embedded emulators are two
+/// fresh ones) and B once, and compares.
+pub async fn compare(a: &Client, a_again: &Client, b: &Client, cassette: &Cassette) -> Comparison {
     let fresh = || crate::cleanup::run_id(&crate::cleanup::random_tag(&mut fastrand::Rng::new()));
-    let first = replay::replay(&a.client, cassette, &fresh()).await;
-    let second = replay::replay(&a_again.client, cassette, &fresh()).await;
-    let other = replay::replay(&b.client, cassette, &fresh()).await;
+    let first = replay::replay(a, cassette, &fresh()).await;
+    let second = replay::replay(a_again, cassette, &fresh()).await;
+    let other = replay::replay(b, cassette, &fresh()).await;
     let mut left = Vec::new();
     for (side, replay) in [("A", &first), ("A again", &second), ("B", &other)] {
         left.extend(replay.left.iter().map(|l| format!("{side}: {l}")));
@@ -188,7 +185,7 @@ pub async fn record_suite(path: &Path, seed: Option<u64>, tags: Option<String>) 
         tags,
         report_dir: None,
         max_concurrent_scenarios: None,
-        progress: false,
+        progress: true,
         quiet: true,
     };
     let outcome = session.run(run, std::future::pending()).await?;

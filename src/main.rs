@@ -1018,7 +1018,7 @@ async fn diff(args: DiffArgs) -> ExitCode {
     );
     let started = std::time::SystemTime::now();
     let clock = std::time::Instant::now();
-    let comparison = diff::compare(&sides[0], &sides[1], &sides[2], &cassette).await;
+    let comparison = diff::compare(&sides[0].client, &sides[1].client, &sides[2].client, &cassette).await;
     let report = diff::report(&comparison, &sides[0], &sides[2], &source, started, clock.elapsed());
     for side in sides {
         if let Some(emulator) = side.emulator {
