@@ -4,9 +4,11 @@
 //! The normalisers, each applied to one side with that side's own knowledge:
 //! - run ids: the run id a side's names carry becomes `<run>`;
 //! - ARNs: the account and region inside an ARN become `<account>` and `<region>`;
-//! - uids, page tokens, request ids: each distinct value becomes `<uid-1>`, `<uid-2>`, ... in the
-//!   order first seen, so two sides agree when their values repeat in the same places (a read
-//!   answering the create's uid), whatever the values are;
+//! - uids, page tokens, request ids: each distinct value is named by the answer it was first seen
+//!   in (`<uid of answer 12>`), so two sides agree when their values repeat in the same places (a
+//!   read answering the create's uid), whatever the values are;
+//! - owners: a 12-digit `meshOwner` or `resourceOwner` is each side's own account;
+//! - null members: absent, as an SDK reads them;
 //! - timestamps: their type, and how `lastUpdatedAt` stands to `createdAt` in the same object;
 //! - error messages: present or not (their wording is each implementation's own);
 //! - list order: the items of a top-level list are compared as a set.
@@ -72,7 +74,10 @@ impl Difference {
 pub struct Normalizer {
     run_ids: Vec<String>,
     interned: HashMap<String, String>,
-    counts: HashMap<&'static str, usize>,
+    /// Answers normalised so far: a value first seen in the n-th is named after it.
+    answers: usize,
+    /// New values seen in the current answer.
+    fresh: usize,
 }
 
 /// An answer as compared.
@@ -85,6 +90,8 @@ pub struct Normalized {
 
 /// Members whose values are each target's own identifiers, interned by first sighting.
 const INTERNED: [(&str, &str); 3] = [("uid", "uid"), ("nextToken", "token"), ("requestId", "request")];
+/// Members holding an account id: a well-formed one is each side's own.
+const ACCOUNTS: [&str; 2] = ["meshOwner", "resourceOwner"];
 const TIMESTAMPS: [&str; 2] = ["createdAt", "lastUpdatedAt"];
 
 impl Normalizer {
@@ -94,6 +101,8 @@ impl Normalizer {
     }
 
     pub fn answer(&mut self, exchange: &Exchange) -> Normalized {
+        self.answers += 1;
+        self.fresh = 0;
         let body = match exchange.json() {
             Some(body) => self.value("", body, true),
             None if exchange.response.body.trim().is_empty() => Value::Null,
@@ -111,13 +120,16 @@ impl Normalizer {
         arn_pattern().replace_all(&out, "arn:${1}:appmesh:<region>:<account>:").into_owned()
     }
 
+    /// A value by where it was first seen: `<uid of answer 12>` (`.2` for the second new one in
+    /// that answer). Two sides agree when a value comes back where it came back on the other side,
+    /// and one extra or missing value does not shift the names of all that follow.
     fn intern(&mut self, class: &'static str, value: &str) -> String {
         if let Some(known) = self.interned.get(value) {
             return known.clone();
         }
-        let count = self.counts.entry(class).or_default();
-        *count += 1;
-        let name = format!("<{class}-{count}>");
+        self.fresh += 1;
+        let suffix = if self.fresh > 1 { format!(".{}", self.fresh) } else { String::new() };
+        let name = format!("<{class} of answer {}{suffix}>", self.answers);
         self.interned.insert(value.to_string(), name.clone());
         name
     }
@@ -130,6 +142,9 @@ impl Normalizer {
                 }
                 if key == "message" || key == "Message" {
                     return Value::String("<message>".into());
+                }
+                if ACCOUNTS.contains(&key) && text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+                    return Value::String("<account>".into());
                 }
                 Value::String(self.text(&text))
             }
@@ -145,6 +160,10 @@ impl Normalizer {
         let created = object.get("createdAt").cloned();
         let mut out = Map::new();
         for (key, value) in object {
+            // An SDK reads a null member as an absent one.
+            if value.is_null() {
+                continue;
+            }
             let normalised = if TIMESTAMPS.contains(&key.as_str()) {
                 Value::String(timestamp(&key, &value, created.as_ref()))
             } else {

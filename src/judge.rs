@@ -206,8 +206,10 @@ impl Judge {
     fn validity(&self, op: &Operation, input: &Value) -> Validity {
         let Some(shape) = &op.input else { return Validity::Valid };
         let model = &self.model;
+        // The validator's findings once; each reading only adds to them or lifts some.
+        let base = violations(model, shape, input);
         let under = |chosen: &BTreeMap<String, String>| {
-            let mut found = violations(model, shape, input);
+            let mut found = base.clone();
             readings::apply(model, chosen, op, input, &mut found);
             found
         };
