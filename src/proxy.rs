@@ -279,12 +279,12 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request<Body>) -> R
         .filter(|(name, _)| !NOT_FORWARDED.contains(&name.as_str()))
         .map(|(name, value)| (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
         .collect();
-    let model_operation = |client: &Client| {
-        crate::wire::route(client.model(), parts.method.as_str(), parts.uri.path()).map(|(op, _)| op.name.clone())
+    let model_operation = |model: &ServiceModel| {
+        crate::wire::route(model, parts.method.as_str(), parts.uri.path()).map(|(op, _)| op.name.clone())
     };
     let (exchange, raw) = match &shared.upstream {
         Upstream::Remote(client) => {
-            let operation = model_operation(client);
+            let operation = model_operation(client.model());
             let request =
                 HttpRequest { method: parts.method.to_string(), path_and_query, headers, body: body.to_vec() };
             match client.forward(operation.as_deref(), &request).await {
@@ -303,7 +303,8 @@ async fn forward(State(shared): State<Arc<Shared>>, request: Request<Body>) -> R
                 headers: answer.headers.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect(),
                 body: answer.body,
             };
-            let exchange = record(&shared.redactor, &parts.method, &path_and_query, &headers, &body, &raw, started);
+            let mut exchange = record(&shared.redactor, &parts.method, &path_and_query, &headers, &body, &raw, started);
+            exchange.operation = model_operation(emulator.model());
             if let Some(recorder) = &shared.recorder {
                 recorder.record(&exchange, None);
             }

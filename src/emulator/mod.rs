@@ -429,6 +429,10 @@ impl Emulator {
         &self.config
     }
 
+    pub fn model(&self) -> &ServiceModel {
+        &self.model
+    }
+
     /// A copy of everything the emulator holds (meshes, nodes, tags, client tokens).
     pub fn snapshot(&self) -> Snapshot {
         Snapshot(self.lock_store().clone())

@@ -3,6 +3,7 @@
 //! each deviation mode boto3's calls can reach, a failed check names the mode's subject. The bytes
 //! a client receives are the upstream's.
 
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -174,4 +175,67 @@ async fn the_proxy_never_alters_an_answer() {
     let outcome = running.stop().await;
     assert_eq!(outcome.judged.len(), 2);
     served.shutdown().await;
+}
+
+/// One HTTP/1.1 request on a connection of its own; the status line.
+fn send(address: &str, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("the proxy accepts");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.lines().next().unwrap_or_default().to_string()
+}
+
+/// `proxy` as a user runs it: findings live on stdout, then, at `--max-requests`, the reports and
+/// the cassette, and exit 1 for a failed check.
+#[test]
+fn the_proxy_command_logs_findings_and_writes_reports_when_it_stops() {
+    use std::io::BufRead;
+    let dir = common::tempdir();
+    let cassette = format!("{dir}/proxy.jsonl");
+    let mut child = common::binary()
+        .args(["proxy", "--listen", "127.0.0.1:0", "--max-requests", "2", "--deviation", "version-zero"])
+        .args(["--report-dir", &dir, "--record", &cassette])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .trim_end_matches(',')
+        .to_string();
+    assert!(send(&address, "PUT", "/v20190125/meshes", r#"{"meshName":"m"}"#).contains(" 200 "));
+    let node = r#"{"virtualNodeName":"n","spec":{}}"#;
+    assert!(send(&address, "PUT", "/v20190125/meshes/m/virtualNodes", node).contains(" 200 "));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the proxy did not stop after --max-requests");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut shown = first;
+    std::io::Read::read_to_string(&mut stdout, &mut shown).unwrap();
+    assert_eq!(status.code(), Some(1), "{shown}");
+    assert!(shown.contains("proxy: #2 CreateVirtualNode FAIL metadata.version [MUST, api-reference]"), "{shown}");
+    assert!(shown.contains("proxy: stopped (--max-requests 2 reached); 2 exchange(s) judged"), "{shown}");
+    assert!(shown.contains("recorded: 2 exchange(s)"), "{shown}");
+    assert!(common::failed_checks(&dir).iter().any(|f| f.starts_with("metadata.version |")), "{shown}");
+    for report in ["report.json", "junit.xml", "report.md", "report.html"] {
+        assert!(Path::new(&dir).join(report).exists(), "{report} missing");
+    }
+    let recorded = appmesh_conformance::cassette::Cassette::load(Path::new(&cassette)).unwrap();
+    assert_eq!(recorded.entries.len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
 }
