@@ -152,19 +152,24 @@ pub fn report(
     took: std::time::Duration,
 ) -> crate::report::Report {
     let config = b.client.config();
-    let info = crate::report::TargetInfo {
-        description: format!("B: {} against A: {} ({source})", b.describe(), a.describe()),
-        endpoint: config.endpoint.clone(),
-        region: config.region.clone(),
-        embedded: b.emulator.is_some(),
-        profile: None,
-        deviations: Vec::new(),
-        readings: Vec::new(),
+    let description = format!("B: {} against A: {} ({source})", b.describe(), a.describe());
+    let info = crate::report::TargetInfo::of_traffic(
+        description,
+        config.endpoint.clone(),
+        config.region.clone(),
+        b.emulator.is_some(),
+    );
+    let traffic = crate::report::traffic::Traffic {
+        label: "diff",
+        run_id: None,
+        feature: DIFF_FEATURE,
+        target: info,
+        started,
+        took,
+        latency: b.client.latency(),
+        requests: a.client.requests() + b.client.requests(),
     };
-    let info = crate::report::traffic::run_info("diff", info, started, took, b.client.latency(), None);
-    let requests = a.client.requests() + b.client.requests();
-    let summary = crate::report::traffic::summary(DIFF_FEATURE, &comparison.judged(), requests);
-    crate::report::Report::build(&summary, info, Vec::new(), None, b.client.model())
+    crate::report::traffic::report(traffic, &comparison.judged())
 }
 
 /// The cassette `diff` replays when given none: a seeded run of the suite (the scenarios `tags`

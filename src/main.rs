@@ -892,7 +892,7 @@ async fn proxy(args: ProxyArgs) -> ExitCode {
             Err(error) => eprintln!("error: {error}"),
         }
     }
-    let report = proxying::report(&outcome, &upstream, &model);
+    let report = proxying::report(&outcome, &upstream);
     if let Err(error) = report.write_all(&args.report_dir) {
         return usage_error(error);
     }

@@ -431,28 +431,31 @@ impl Upstream {
 }
 
 /// The report of what a proxy judged.
-pub fn report(outcome: &ProxyOutcome, upstream: &Upstream, model: &ServiceModel) -> crate::report::Report {
-    let (endpoint, embedded, deviations, latency) = match upstream {
-        Upstream::Embedded(emulator) => (
-            crate::report::REPRODUCE_ENDPOINT.to_string(),
-            true,
-            emulator.config().deviations.iter().map(|d| d.name().to_string()).collect(),
-            Default::default(),
-        ),
-        Upstream::Remote(client) => (client.config().endpoint.clone(), false, Vec::new(), client.latency()),
+pub fn report(outcome: &ProxyOutcome, upstream: &Upstream) -> crate::report::Report {
+    let description = format!("traffic through the proxy to {} ({})", upstream.describe(), outcome.stopped);
+    let (target, latency) = match upstream {
+        Upstream::Embedded(emulator) => {
+            let endpoint = crate::report::REPRODUCE_ENDPOINT.to_string();
+            let mut target = crate::report::TargetInfo::of_traffic(description, endpoint, upstream.region(), true);
+            target.deviations = emulator.config().deviations.iter().map(|d| d.name().to_string()).collect();
+            (target, Default::default())
+        }
+        Upstream::Remote(client) => {
+            let endpoint = client.config().endpoint.clone();
+            (crate::report::TargetInfo::of_traffic(description, endpoint, upstream.region(), false), client.latency())
+        }
     };
-    let target = crate::report::TargetInfo {
-        description: format!("traffic through the proxy to {} ({})", upstream.describe(), outcome.stopped),
-        endpoint,
-        region: upstream.region(),
-        embedded,
-        profile: None,
-        deviations,
-        readings: Vec::new(),
+    let traffic = crate::report::traffic::Traffic {
+        label: "proxy",
+        run_id: None,
+        feature: TRAFFIC_FEATURE,
+        target,
+        started: outcome.started,
+        took: outcome.took,
+        latency,
+        requests: outcome.forwarded,
     };
-    let info = crate::report::traffic::run_info("proxy", target, outcome.started, outcome.took, latency, None);
-    let summary = crate::report::traffic::summary(TRAFFIC_FEATURE, &outcome.judged, outcome.forwarded);
-    crate::report::Report::build(&summary, info, Vec::new(), None, model)
+    crate::report::traffic::report(traffic, &outcome.judged)
 }
 
 /// The feature name the proxy's exchanges are reported under.

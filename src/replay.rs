@@ -118,19 +118,24 @@ pub fn report(
     took: std::time::Duration,
 ) -> crate::report::Report {
     let config = target.client.config();
-    let info = crate::report::TargetInfo {
-        description: format!("replay of a cassette ({}) against {}", cassette.header.source, target.describe()),
-        endpoint: config.endpoint.clone(),
-        region: config.region.clone(),
-        embedded: target.emulator.is_some(),
-        profile: None,
-        deviations: Vec::new(),
-        readings: Vec::new(),
+    let description = format!("replay of a cassette ({}) against {}", cassette.header.source, target.describe());
+    let info = crate::report::TargetInfo::of_traffic(
+        description,
+        config.endpoint.clone(),
+        config.region.clone(),
+        target.emulator.is_some(),
+    );
+    let traffic = crate::report::traffic::Traffic {
+        label: "replay",
+        run_id: Some(replay.run_id.clone()),
+        feature: REPLAY_FEATURE,
+        target: info,
+        started,
+        took,
+        latency: target.client.latency(),
+        requests: target.client.requests(),
     };
-    let mut info = crate::report::traffic::run_info("replay", info, started, took, target.client.latency(), None);
-    info.run_id = replay.run_id.clone();
-    let summary = crate::report::traffic::summary(REPLAY_FEATURE, &replay.judged(), target.client.requests());
-    crate::report::Report::build(&summary, info, Vec::new(), None, target.client.model())
+    crate::report::traffic::report(traffic, &replay.judged())
 }
 
 /// The feature name a cassette's recorded exchanges are reported under by `judge`.
@@ -162,21 +167,19 @@ pub fn judged_recorded(cassette: &Cassette) -> Vec<Judged> {
 pub fn judge_recorded(cassette: &Cassette, path: &std::path::Path) -> crate::report::Report {
     let url = cassette.entries.first().map(|e| e.exchange.request.url.clone()).unwrap_or_default();
     let endpoint = url::Url::parse(&url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    let info = crate::report::TargetInfo {
-        description: format!("the recorded exchanges of {} ({})", path.display(), cassette.header.source),
-        endpoint,
-        region: cassette.header.region.clone(),
-        embedded: false,
-        profile: None,
-        deviations: Vec::new(),
-        readings: Vec::new(),
-    };
-    let started = std::time::UNIX_EPOCH + std::time::Duration::from_secs(cassette.header.recorded_at);
-    let info =
-        crate::report::traffic::run_info("judge", info, started, std::time::Duration::ZERO, Default::default(), None);
+    let description = format!("the recorded exchanges of {} ({})", path.display(), cassette.header.source);
     let judged = judged_recorded(cassette);
-    let summary = crate::report::traffic::summary(RECORDED_FEATURE, &judged, judged.len() as u64);
-    crate::report::Report::build(&summary, info, Vec::new(), None, &crate::model::ServiceModel::embedded())
+    let traffic = crate::report::traffic::Traffic {
+        label: "judge",
+        run_id: None,
+        feature: RECORDED_FEATURE,
+        target: crate::report::TargetInfo::of_traffic(description, endpoint, cassette.header.region.clone(), false),
+        started: std::time::UNIX_EPOCH + std::time::Duration::from_secs(cassette.header.recorded_at),
+        took: std::time::Duration::ZERO,
+        latency: Default::default(),
+        requests: judged.len() as u64,
+    };
+    crate::report::traffic::report(traffic, &judged)
 }
 
 /// The values a replay puts in place of recorded ones: the run id wherever it appears (names carry

@@ -99,29 +99,53 @@ fn scenario(feature: &str, judged: &Judged) -> ScenarioResult {
     }
 }
 
-/// What the reports say about a stretch of traffic: `label` stands where a run has its run id
-/// (`proxy`, `replay`), and the model is the embedded one.
-pub fn run_info(
-    label: &str,
-    target: super::TargetInfo,
-    started: std::time::SystemTime,
-    took: std::time::Duration,
-    latency: std::collections::BTreeMap<String, crate::client::LatencySummary>,
-    stopped: Option<String>,
-) -> super::RunInfo {
+/// A stretch of judged traffic, as the reports describe it.
+pub struct Traffic<'a> {
+    /// What the run id of the reports is made of (`proxy`, `replay`), unless `run_id` is given.
+    pub label: &'a str,
+    pub run_id: Option<String>,
+    /// The feature name every exchange is reported under.
+    pub feature: &'a str,
+    pub target: super::TargetInfo,
+    pub started: std::time::SystemTime,
+    pub took: std::time::Duration,
+    pub latency: std::collections::BTreeMap<String, crate::client::LatencySummary>,
+    pub requests: u64,
+}
+
+impl super::TargetInfo {
+    /// A target of judged traffic: no profile, deviations or readings of the harness's own.
+    pub fn of_traffic(description: String, endpoint: String, region: String, embedded: bool) -> super::TargetInfo {
+        super::TargetInfo {
+            description,
+            endpoint,
+            region,
+            embedded,
+            profile: None,
+            deviations: Vec::new(),
+            readings: Vec::new(),
+        }
+    }
+}
+
+/// The report of judged traffic, on the embedded model.
+pub fn report(traffic: Traffic, judged: &[Judged]) -> super::Report {
     let model = crate::model::ServiceModel::embedded();
-    super::RunInfo {
-        run_id: format!("{label}-{}", started.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs()),
+    let since_epoch = traffic.started.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs();
+    let info = super::RunInfo {
+        run_id: traffic.run_id.unwrap_or_else(|| format!("{}-{since_epoch}", traffic.label)),
         seed: 0,
-        started_at: super::rfc3339(started.duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_secs()),
-        duration_ms: took.as_secs_f64() * 1000.0,
+        started_at: super::rfc3339(since_epoch),
+        duration_ms: traffic.took.as_secs_f64() * 1000.0,
         tags: None,
         jobs: None,
         max_rps: None,
-        target,
+        target: traffic.target,
         model: super::ModelInfo::new("embedded", &model.metadata.api_version, crate::model::EMBEDDED_MODEL_JSON),
-        latency,
-        stopped,
+        latency: traffic.latency,
+        stopped: None,
         resources: crate::cleanup::Account::default(),
-    }
+    };
+    let summary = summary(traffic.feature, judged, traffic.requests);
+    super::Report::build(&summary, info, Vec::new(), None, &model)
 }
