@@ -178,12 +178,20 @@ async fn the_proxy_never_alters_an_answer() {
 }
 
 /// One HTTP/1.1 request on a connection of its own; the status line.
+/// The client's own credentials, which must reach no report, cassette or log.
+const CLIENT_SECRET_TOKEN: &str = "client-session-token-that-must-not-leak";
+const CLIENT_SIGNATURE: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 fn send(address: &str, method: &str, path: &str, body: &str) -> String {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(address).expect("the proxy accepts");
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let signed = format!(
+        "Authorization: AWS4-HMAC-SHA256 Credential=AKIDCLIENTKEY0001/20260101/us-east-1/appmesh/aws4_request, \
+         SignedHeaders=host, Signature={CLIENT_SIGNATURE}\r\nX-Amz-Security-Token: {CLIENT_SECRET_TOKEN}\r\n"
+    );
     let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n{signed}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(request.as_bytes()).unwrap();
@@ -237,5 +245,18 @@ fn the_proxy_command_logs_findings_and_writes_reports_when_it_stops() {
     }
     let recorded = appmesh_conformance::cassette::Cassette::load(Path::new(&cassette)).unwrap();
     assert_eq!(recorded.entries.len(), 2);
+    // The client's signature and session token went nowhere: not to the log, a report or the
+    // cassette.
+    let mut written = vec![shown.clone(), std::fs::read_to_string(&cassette).unwrap()];
+    for report in ["report.json", "junit.xml", "report.md", "report.html"] {
+        written.push(std::fs::read_to_string(Path::new(&dir).join(report)).unwrap());
+    }
+    for text in &written {
+        assert!(
+            !text.contains(CLIENT_SECRET_TOKEN)
+                && !text.contains(CLIENT_SIGNATURE)
+                && !text.contains("AKIDCLIENTKEY0001")
+        );
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
