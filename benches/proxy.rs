@@ -63,11 +63,8 @@ fn start() -> ([String; 3], Vec<tokio::sync::oneshot::Sender<()>>, Vec<std::thre
                     Upstream::Embedded(Arc::new(Emulator::new(model.clone(), EmulatorConfig::default())))
                 };
                 let options = ProxyOptions {
-                    listen: "127.0.0.1:0".parse().unwrap(),
-                    max_requests: None,
-                    duration: None,
                     max_in_flight: 64,
-                    region: "us-east-1".into(),
+                    ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1")
                 };
                 let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.unwrap();
                 to_main.send((index, running.endpoint())).unwrap();

@@ -851,11 +851,10 @@ async fn proxy(args: ProxyArgs) -> ExitCode {
         (upstream, _) => upstream,
     };
     let options = ProxyOptions {
-        listen: args.listen,
         max_requests: args.max_requests,
         duration: args.duration.map(Duration::from_secs),
         max_in_flight: usize::try_from(args.max_in_flight).unwrap_or(usize::MAX),
-        region: upstream.region(),
+        ..ProxyOptions::new(args.listen, upstream.region())
     };
     let quiet = args.quiet;
     let print =

@@ -9,7 +9,9 @@
 //! process, with no second hop. Judging happens off the request path: a client waits for the
 //! upstream, never for the judge.
 //!
-//! Bounds: request bodies above [`MAX_REQUEST_BYTES`] are refused with 413, a body must arrive
+//! Bounds: at most [`MAX_CONNECTIONS`] connections are held (more wait to be accepted), a
+//! connection that sends nothing for [`IDLE_TIMEOUT`] is closed (a request head that trickles in
+//! included), request bodies above [`MAX_REQUEST_BYTES`] are refused with 413, a body must arrive
 //! within [`BODY_TIMEOUT`], at most `max_in_flight` requests are forwarded at once (the rest get
 //! 503 at once), and the upstream's answer has the client's timeout and size cap.
 
@@ -36,6 +38,10 @@ use crate::wire::HttpRequest;
 pub const MAX_REQUEST_BYTES: usize = 8 * 1024 * 1024;
 /// How long a request body may take to arrive.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections held at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// How long a connection may send nothing before it is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Requests forwarded at once, unless told otherwise.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 
@@ -90,6 +96,25 @@ pub struct ProxyOptions {
     pub max_in_flight: usize,
     /// The region requests are judged for (ARNs).
     pub region: String,
+    /// Connections held at once ([`MAX_CONNECTIONS`]) and how long one may send nothing
+    /// ([`IDLE_TIMEOUT`]).
+    pub max_connections: usize,
+    pub idle_timeout: Duration,
+}
+
+impl ProxyOptions {
+    /// Listening on `listen`, with the default bounds and no end but Ctrl-C.
+    pub fn new(listen: SocketAddr, region: impl Into<String>) -> ProxyOptions {
+        ProxyOptions {
+            listen,
+            max_requests: None,
+            duration: None,
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            region: region.into(),
+            max_connections: MAX_CONNECTIONS,
+            idle_timeout: IDLE_TIMEOUT,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -199,6 +224,8 @@ pub async fn start(
             });
         });
     }
+    let connections = Arc::new(tokio::sync::Semaphore::new(options.max_connections.max(1)));
+    let listener = Bounded { listener, connections, idle_timeout: options.idle_timeout };
     let server = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(Option::is_some).await;
@@ -255,6 +282,98 @@ impl RunningProxy {
             took: self.clock.elapsed(),
             forwarded: self.forwarded.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// The proxy's listener: a connection is accepted only while fewer than `max_connections` are
+/// held, and each is closed after `idle_timeout` without a byte from the client.
+struct Bounded {
+    listener: tokio::net::TcpListener,
+    connections: Arc<tokio::sync::Semaphore>,
+    idle_timeout: Duration,
+}
+
+impl axum::serve::Listener for Bounded {
+    type Io = Held;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Held, SocketAddr) {
+        let permit = self.connections.clone().acquire_owned().await.expect("the semaphore is never closed");
+        loop {
+            match self.listener.accept().await {
+                Ok((stream, addr)) => {
+                    let idle = Box::pin(tokio::time::sleep(self.idle_timeout));
+                    let idle_timeout = self.idle_timeout;
+                    return (Held { stream, idle, idle_timeout, _permit: permit }, addr);
+                }
+                // Out of file descriptors and the like: wait, rather than spin.
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+}
+
+/// A held connection: its permit goes back when it closes; reading fails once the client has
+/// sent nothing for its idle timeout.
+struct Held {
+    stream: tokio::net::TcpStream,
+    idle: std::pin::Pin<Box<tokio::time::Sleep>>,
+    idle_timeout: Duration,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for Held {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        use std::future::Future as _;
+        let held = self.get_mut();
+        let before = buf.filled().len();
+        match std::pin::Pin::new(&mut held.stream).poll_read(cx, buf) {
+            std::task::Poll::Ready(result) => {
+                if buf.filled().len() > before {
+                    held.idle.as_mut().reset(tokio::time::Instant::now() + held.idle_timeout);
+                }
+                std::task::Poll::Ready(result)
+            }
+            std::task::Poll::Pending => match held.idle.as_mut().poll(cx) {
+                std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the client sent nothing for the idle timeout",
+                ))),
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            },
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Held {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 

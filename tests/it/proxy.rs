@@ -27,13 +27,7 @@ async fn probe(config: EmulatorConfig, burst: usize) -> Option<ProxyOutcome> {
     let python = python_with_boto3()?;
     let emulator = common::start_emulator_with(config).await;
     let upstream = Upstream::Remote(Arc::new(common::client(&emulator.endpoint())));
-    let options = ProxyOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_requests: None,
-        duration: None,
-        max_in_flight: 16,
-        region: "us-east-1".into(),
-    };
+    let options = ProxyOptions { max_in_flight: 16, ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1") };
     let model = Arc::new(ServiceModel::embedded());
     let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.expect("the proxy listens");
     let endpoint = running.endpoint();
@@ -137,13 +131,7 @@ async fn the_proxy_never_alters_an_answer() {
     let served =
         appmesh_conformance::emulator::serve_emulator(Arc::new(recorded), 0, Default::default()).await.unwrap();
     let upstream = Upstream::Remote(Arc::new(common::client(&served.endpoint())));
-    let options = ProxyOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        max_requests: None,
-        duration: None,
-        max_in_flight: 4,
-        region: "us-east-1".into(),
-    };
+    let options = ProxyOptions { max_in_flight: 4, ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1") };
     let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.unwrap();
     let http = reqwest::Client::new();
     let body = cassette.entries[0].exchange.request.body.clone();
@@ -259,4 +247,50 @@ fn the_proxy_command_logs_findings_and_writes_reports_when_it_stops() {
         );
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A connection that sends nothing is closed after the idle timeout; past the connection limit a
+/// new connection waits until one is closed; an oversized body is refused by the proxy itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_proxy_bounds_connections_idleness_and_bodies() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let model = Arc::new(ServiceModel::embedded());
+    let upstream = Upstream::Embedded(Arc::new(appmesh_conformance::emulator::Emulator::new(
+        model.clone(),
+        EmulatorConfig::default(),
+    )));
+    let options = ProxyOptions {
+        max_connections: 2,
+        idle_timeout: Duration::from_millis(800),
+        ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1")
+    };
+    let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.unwrap();
+    let address = running.addr;
+    let started = Instant::now();
+    let mut idle = tokio::net::TcpStream::connect(address).await.unwrap();
+    let mut second = tokio::net::TcpStream::connect(address).await.unwrap();
+    // A third connection is not served while two are held...
+    let mut third = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = b"GET /v20190125/meshes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    third.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let early = tokio::time::timeout(Duration::from_millis(300), third.read_to_end(&mut answer)).await;
+    assert!(early.is_err(), "answered past the connection limit: {:?}", String::from_utf8_lossy(&answer));
+    // ...the idle ones are closed after the idle timeout...
+    let mut byte = [0u8; 1];
+    let closed = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut byte)).await.expect("closed in time");
+    assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
+    assert!(started.elapsed() >= Duration::from_millis(700), "closed before the idle timeout");
+    let _ = tokio::time::timeout(Duration::from_secs(5), second.read(&mut byte)).await.expect("closed in time");
+    // ...and then the third is served.
+    tokio::time::timeout(Duration::from_secs(5), third.read_to_end(&mut answer)).await.expect("served").unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
+    // A body past the cap is refused by the proxy, marked as its own answer.
+    let big = "x".repeat(proxy::MAX_REQUEST_BYTES + 1);
+    let refused =
+        reqwest::Client::new().put(format!("http://{address}/v20190125/meshes")).body(big).send().await.unwrap();
+    assert_eq!(refused.status().as_u16(), 413);
+    assert_eq!(refused.headers().get("x-appmesh-conformance-proxy").map(|v| v.as_bytes()), Some(&b"refused"[..]));
+    let outcome = running.stop().await;
+    assert_eq!(outcome.judged.len(), 1, "the refused body never reached the upstream or the judge");
 }
