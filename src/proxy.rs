@@ -304,7 +304,8 @@ impl axum::serve::Listener for Bounded {
                 Ok((stream, addr)) => {
                     let idle = Box::pin(tokio::time::sleep(self.idle_timeout));
                     let idle_timeout = self.idle_timeout;
-                    return (Held { stream, idle, idle_timeout, _permit: permit }, addr);
+                    let last_read = tokio::time::Instant::now();
+                    return (Held { stream, idle, idle_timeout, last_read, _permit: permit }, addr);
                 }
                 // Out of file descriptors and the like: wait, rather than spin.
                 Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
@@ -323,6 +324,7 @@ struct Held {
     stream: tokio::net::TcpStream,
     idle: std::pin::Pin<Box<tokio::time::Sleep>>,
     idle_timeout: Duration,
+    last_read: tokio::time::Instant,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
@@ -338,16 +340,23 @@ impl tokio::io::AsyncRead for Held {
         match std::pin::Pin::new(&mut held.stream).poll_read(cx, buf) {
             std::task::Poll::Ready(result) => {
                 if buf.filled().len() > before {
-                    held.idle.as_mut().reset(tokio::time::Instant::now() + held.idle_timeout);
+                    // Cheap on every read; the timer is moved only when it fires (below).
+                    held.last_read = tokio::time::Instant::now();
                 }
                 std::task::Poll::Ready(result)
             }
-            std::task::Poll::Pending => match held.idle.as_mut().poll(cx) {
-                std::task::Poll::Ready(()) => std::task::Poll::Ready(Err(std::io::Error::new(
-                    std::io::ErrorKind::TimedOut,
-                    "the client sent nothing for the idle timeout",
-                ))),
-                std::task::Poll::Pending => std::task::Poll::Pending,
+            std::task::Poll::Pending => loop {
+                if held.idle.as_mut().poll(cx).is_pending() {
+                    return std::task::Poll::Pending;
+                }
+                let deadline = held.last_read + held.idle_timeout;
+                if deadline <= tokio::time::Instant::now() {
+                    return std::task::Poll::Ready(Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the client sent nothing for the idle timeout",
+                    )));
+                }
+                held.idle.as_mut().reset(deadline);
             },
         }
     }

@@ -133,6 +133,7 @@ async fn the_proxy_never_alters_an_answer() {
     let upstream = Upstream::Remote(Arc::new(common::client(&served.endpoint())));
     let options = ProxyOptions { max_in_flight: 4, ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1") };
     let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.unwrap();
+    appmesh_conformance::client::install_tls_provider();
     let http = reqwest::Client::new();
     let body = cassette.entries[0].exchange.request.body.clone();
     let digest = |base: String, path: &'static str, body: String| {
@@ -287,6 +288,7 @@ async fn the_proxy_bounds_connections_idleness_and_bodies() {
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer));
     // A body past the cap is refused by the proxy, marked as its own answer.
     let big = "x".repeat(proxy::MAX_REQUEST_BYTES + 1);
+    appmesh_conformance::client::install_tls_provider();
     let refused =
         reqwest::Client::new().put(format!("http://{address}/v20190125/meshes")).body(big).send().await.unwrap();
     assert_eq!(refused.status().as_u16(), 413);
