@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the conformance suite against moto, a real third-party App Mesh emulator, and checks the
-# result against the known deviations in reports/expectations/moto.toml.
+# result against the known deviations in reports/expectations/moto.toml; then `diff` of moto
+# against the embedded emulator, which must report the deviation classes the report names.
 #
 #   scripts/moto-conformance.sh           run, write reports to target/moto-report/, and fail if
 #                                         reports/moto/report.md no longer matches what moto does
@@ -61,6 +62,23 @@ AWS_ACCESS_KEY_ID=moto-testing AWS_SECRET_ACCESS_KEY=moto-testing-secret AWS_SES
   "$binary" run --endpoint "http://127.0.0.1:$port" --profile targets/moto.toml \
   --target-label "moto $version" --seed 20261124 \
   --expectations reports/expectations/moto.toml --strict --report-dir "$out" || status=$?
+
+# diff, moto against the embedded emulator over every kind's lifecycle: they must differ, in the
+# classes the report names (string timestamps, owners that are no account, undocumented error codes).
+diff_log="$out/diff.log"
+if AWS_ACCESS_KEY_ID=moto-testing AWS_SECRET_ACCESS_KEY=moto-testing-secret AWS_SESSION_TOKEN='' \
+  "$binary" diff --a embedded --b "http://127.0.0.1:$port" --seed 20261124 \
+  --tags '@lifecycle or (@idempotency and not @concurrency)' --report-dir "$out/diff" >"$diff_log" 2>&1; then
+  echo "error: diff found no difference between moto and the embedded emulator (see $diff_log)" >&2
+  status=1
+fi
+for cause in 'diff.value@metadata.createdAt' 'diff.value@metadata.meshOwner' 'diff.error-code'; do
+  if ! grep -q "UNEXPECTED \[MUST\] $cause" "$diff_log"; then
+    echo "error: diff against moto did not report $cause (see $diff_log)" >&2
+    status=1
+  fi
+done
+echo "moto-conformance: $(tail -1 "$diff_log")"
 
 # The committed account of moto's deviations: its tables of areas and causes must match this run.
 summary() { sed -n '/^## Conformance by area/,/^## Failures/p;/^## Expectations/,/^## Latency/p' "$1"; }

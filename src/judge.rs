@@ -340,13 +340,22 @@ impl Judge {
                 let same_life = known.data["metadata"]["createdAt"] == resource["metadata"]["createdAt"];
                 for meta in [Meta::Uid, Meta::Arn, Meta::Version] {
                     let (was, now) = (&known.data["metadata"][meta.member()], &resource["metadata"][meta.member()]);
-                    if was != now && same_life {
+                    // A version may have moved on by an update out of the judge's sight; it never
+                    // goes back, and a uid or an ARN never changes in one life.
+                    let differs = match meta {
+                        Meta::Version => matches!((was.as_i64(), now.as_i64()), (Some(was), Some(now)) if now < was),
+                        _ => was != now,
+                    };
+                    if differs && same_life {
                         verdict.findings.push(CheckFailure::new(
                             CheckId::Readback(op.name.clone()),
                             Severity::Must,
                             source::API_REFERENCE,
                             &meta.path(),
-                            &format!("{} answers the {} as its last change left it", op.name, kind.noun),
+                            &format!(
+                                "{} answers the same {} (uid, ARN), never at an older version",
+                                op.name, kind.noun
+                            ),
                             was.to_string(),
                             now.to_string(),
                         ));
@@ -731,6 +740,22 @@ mod tests {
         ));
         assert_eq!(ids(&verdict), vec!["http.status 404 NotFoundException"]);
         assert_eq!(verdict.operation.as_deref(), Some("CreateVirtualNode"));
+    }
+
+    #[test]
+    fn a_read_may_show_a_later_version_but_never_an_older_one_or_another_uid() {
+        let mut judge = judge();
+        let create = exchange("PUT", "/v20190125/meshes", json!({"meshName": "m"}), 200, mesh("m", 2, "ACTIVE"));
+        judge.judge(&create);
+        // Updated out of the judge's sight: a later version is no finding.
+        let later = exchange("GET", "/v20190125/meshes/m", Value::Null, 200, mesh("m", 3, "ACTIVE"));
+        assert_eq!(ids(&judge.judge(&later)), Vec::<String>::new());
+        let older = exchange("GET", "/v20190125/meshes/m", Value::Null, 200, mesh("m", 1, "ACTIVE"));
+        assert_eq!(ids(&judge.judge(&older)), vec!["readback.DescribeMesh 3"]);
+        let mut other = mesh("m", 3, "ACTIVE");
+        other["metadata"]["uid"] = json!("u-2");
+        let verdict = judge.judge(&exchange("GET", "/v20190125/meshes/m", Value::Null, 200, other));
+        assert_eq!(ids(&verdict), vec!["readback.DescribeMesh \"u-1\""]);
     }
 
     #[test]
