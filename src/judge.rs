@@ -286,10 +286,7 @@ impl Judge {
         if is(&kind.create) {
             if let Some(known) = self.live.get(&key) {
                 let same_uid = known.data["metadata"]["uid"] == resource["metadata"]["uid"];
-                let mut found = CheckFailure::new(
-                    CheckId::HttpStatus,
-                    Severity::Must,
-                    source::API_REFERENCE,
+                let mut found = refusal_missed(
                     &kind.name_member,
                     &format!("a create of a {} whose name is taken is refused with 409 ConflictException", kind.noun),
                     "409 ConflictException",
@@ -302,10 +299,7 @@ impl Judge {
                 verdict.findings.push(found);
             }
             if let Some(parent) = self.parent_gone(kind, input) {
-                verdict.findings.push(CheckFailure::new(
-                    CheckId::HttpStatus,
-                    Severity::Must,
-                    source::API_REFERENCE,
+                verdict.findings.push(refusal_missed(
                     "",
                     &format!(
                         "a {} under a parent that does not exist is refused with 404 NotFoundException",
@@ -365,10 +359,7 @@ impl Judge {
         } else if is(&kind.delete) {
             let children: Vec<String> = self.children_of(kind, input);
             if let Some(child) = children.first() {
-                verdict.findings.push(CheckFailure::new(
-                    CheckId::HttpStatus,
-                    Severity::Must,
-                    source::API_REFERENCE,
+                verdict.findings.push(refusal_missed(
                     "",
                     &format!(
                         "a {} that still holds resources cannot be deleted: 409 ResourceInUseException",
@@ -524,10 +515,7 @@ impl Judge {
                     tags.insert(key, tag["value"].as_str().unwrap_or_default().to_string());
                 }
                 if tags.len() > MAX_TAGS {
-                    verdict.findings.push(CheckFailure::new(
-                        CheckId::HttpStatus,
-                        Severity::Must,
-                        source::API_REFERENCE,
+                    verdict.findings.push(refusal_missed(
                         "tags",
                         &format!("a resource holds at most {MAX_TAGS} tags; TagResource past them is refused"),
                         "400 TooManyTagsException",
@@ -605,6 +593,12 @@ fn path_of(kind: &ResourceKind, value: &Value) -> String {
 /// `VirtualNode mesh/node`.
 fn resource_key(kind: &ResourceKind, value: &Value) -> String {
     format!("{} {}", kind.name, path_of(kind, value))
+}
+
+/// A success where App Mesh documents a refusal (a conflict, a missing parent, a resource in use,
+/// too many tags): `http.status`, MUST, by the API reference.
+fn refusal_missed(path: &str, rule: &str, expected: &str, actual: String) -> CheckFailure {
+    CheckFailure::new(CheckId::HttpStatus, Severity::Must, source::API_REFERENCE, path, rule, expected, actual)
 }
 
 /// A missing owner member in an answer recorded before mesh sharing added them: information.

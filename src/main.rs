@@ -647,6 +647,14 @@ async fn cleanup(args: CleanupArgs) -> ExitCode {
     if sweep.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
+/// Writes the four reports of judged traffic and prints what failed, by cause; a usage error when
+/// the folder cannot be written.
+fn write_reports(report: &Report, dir: &Path) -> Result<(), ExitCode> {
+    report.write_all(dir).map_err(usage_error)?;
+    print_failures(report);
+    Ok(())
+}
+
 /// A short list of what failed, by cause, and of listed deviations that no longer show: the
 /// reports hold every detail.
 fn print_failures(report: &Report) {
@@ -892,10 +900,9 @@ async fn proxy(args: ProxyArgs) -> ExitCode {
         }
     }
     let report = proxying::report(&outcome, &upstream);
-    if let Err(error) = report.write_all(&args.report_dir) {
-        return usage_error(error);
+    if let Err(code) = write_reports(&report, &args.report_dir) {
+        return code;
     }
-    print_failures(&report);
     println!("reports: {}", args.report_dir.display());
     let counts = &report.counts;
     println!("proxy: {} exchange(s) conform, {} failed, {} not judged", counts.passed, counts.failed, counts.skipped);
@@ -947,10 +954,9 @@ async fn replay(args: ReplayArgs) -> ExitCode {
     if let Some(emulator) = connected.emulator {
         emulator.shutdown().await;
     }
-    if let Err(error) = report.write_all(&args.report_dir) {
-        return usage_error(error);
+    if let Err(code) = write_reports(&report, &args.report_dir) {
+        return code;
     }
-    print_failures(&report);
     for left in &replayed.left {
         println!("  left: {left}; remove it with: appmesh-conformance cleanup --endpoint {endpoint} --run-id {run_id}");
     }
@@ -1027,10 +1033,9 @@ async fn diff(args: DiffArgs) -> ExitCode {
     if let Some(dir) = temporary {
         let _ = std::fs::remove_dir_all(dir);
     }
-    if let Err(error) = report.write_all(&args.report_dir) {
-        return usage_error(error);
+    if let Err(code) = write_reports(&report, &args.report_dir) {
+        return code;
     }
-    print_failures(&report);
     for left in &comparison.left {
         println!("  left: {left}");
     }
@@ -1050,10 +1055,9 @@ fn judge(args: JudgeArgs) -> ExitCode {
         Err(error) => return usage_error(error),
     };
     let report = appmesh_conformance::replay::judge_recorded(&cassette, &args.cassette);
-    if let Err(error) = report.write_all(&args.report_dir) {
-        return usage_error(error);
+    if let Err(code) = write_reports(&report, &args.report_dir) {
+        return code;
     }
-    print_failures(&report);
     println!("reports: {}", args.report_dir.display());
     let counts = &report.counts;
     println!(

@@ -470,10 +470,7 @@ impl Client {
                 attempts: attempt,
                 sent_at: Some(sent_at),
             };
-            if let Some(recorder) = &self.recorder {
-                recorder.record(&exchange, tamper.map(Tamper::name));
-            }
-            return Ok(exchange);
+            return Ok(self.recorded(exchange, tamper));
         }
     }
 
@@ -498,10 +495,15 @@ impl Client {
             attempts: 1,
             sent_at: Some(sent_at),
         };
+        Ok((self.recorded(exchange, None), raw))
+    }
+
+    /// The exchange, written to the cassette first when recording.
+    fn recorded(&self, exchange: Exchange, tamper: Option<Tamper>) -> Exchange {
         if let Some(recorder) = &self.recorder {
-            recorder.record(&exchange, None);
+            recorder.record(&exchange, tamper.map(Tamper::name));
         }
-        Ok((exchange, raw))
+        exchange
     }
 
     async fn send_once(
