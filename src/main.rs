@@ -647,6 +647,18 @@ async fn cleanup(args: CleanupArgs) -> ExitCode {
     if sweep.problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
+/// A cassette to replay, compare or judge: one with no exchange would judge nothing, and pass.
+fn load_cassette(path: &Path) -> Result<appmesh_conformance::cassette::Cassette, ExitCode> {
+    let cassette = appmesh_conformance::cassette::Cassette::load(path).map_err(usage_error)?;
+    if cassette.entries.is_empty() {
+        return Err(usage_error(format!(
+            "the cassette {} holds no exchange, so there is nothing to judge; record one with run --record or proxy --record",
+            path.display()
+        )));
+    }
+    Ok(cassette)
+}
+
 /// Writes the four reports of judged traffic and prints what failed, by cause; a usage error when
 /// the folder cannot be written.
 fn write_reports(report: &Report, dir: &Path) -> Result<(), ExitCode> {
@@ -914,9 +926,9 @@ async fn proxy(args: ProxyArgs) -> ExitCode {
 
 async fn replay(args: ReplayArgs) -> ExitCode {
     use appmesh_conformance::replay;
-    let cassette = match appmesh_conformance::cassette::Cassette::load(&args.cassette) {
+    let cassette = match load_cassette(&args.cassette) {
         Ok(cassette) => cassette,
-        Err(error) => return usage_error(error),
+        Err(code) => return code,
     };
     let model = Arc::new(ServiceModel::embedded());
     let settings = match Settings::resolve(&model, &args.target, &DeclarationArgs::default(), &env) {
@@ -992,9 +1004,9 @@ async fn diff(args: DiffArgs) -> ExitCode {
     };
     let mut temporary = None;
     let (cassette, source) = match &args.cassette {
-        Some(path) => match appmesh_conformance::cassette::Cassette::load(path) {
+        Some(path) => match load_cassette(path) {
             Ok(cassette) => (cassette, format!("the requests of {}", path.display())),
-            Err(error) => return usage_error(error),
+            Err(code) => return code,
         },
         None => {
             let dir = std::env::temp_dir().join(format!("appmesh-conformance-diff-{}", std::process::id()));
@@ -1050,9 +1062,9 @@ async fn diff(args: DiffArgs) -> ExitCode {
 }
 
 fn judge(args: JudgeArgs) -> ExitCode {
-    let cassette = match appmesh_conformance::cassette::Cassette::load(&args.cassette) {
+    let cassette = match load_cassette(&args.cassette) {
         Ok(cassette) => cassette,
-        Err(error) => return usage_error(error),
+        Err(code) => return code,
     };
     let report = appmesh_conformance::replay::judge_recorded(&cassette, &args.cassette);
     if let Err(code) = write_reports(&report, &args.report_dir) {

@@ -242,3 +242,24 @@ async fn replay_says_fixed_or_still_failing_and_diff_exits_by_the_differences() 
     broken.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A cassette with no exchange judges nothing: `judge`, `replay` and `diff` refuse it rather than
+/// pass.
+#[test]
+fn an_empty_cassette_is_refused_not_passed() {
+    let dir = common::tempdir();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = format!("{dir}/empty.jsonl");
+    let header = std::fs::read_to_string(SAMPLE).unwrap().lines().next().unwrap().to_string();
+    std::fs::write(&path, header + "\n").unwrap();
+    for args in [
+        vec!["judge", &path],
+        vec!["replay", &path],
+        vec!["diff", "--a", "embedded", "--b", "embedded", "--cassette", &path],
+    ] {
+        let output = common::binary().args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", common::text(&output));
+        assert!(common::text(&output).contains("holds no exchange"), "{}", common::text(&output));
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
