@@ -53,6 +53,20 @@ pub struct Entry {
     /// which a replay reproduces.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tamper: Option<String>,
+    /// When the request was sent and when its answer came, in milliseconds after recording
+    /// started; what a replay needs to tell requests that raced from requests that followed one
+    /// another. Absent in hand-made cassettes, whose entries are taken one after another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timing: Option<Timing>,
+}
+
+/// When one recorded request was in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// The first attempt left, in milliseconds after recording started.
+    pub sent_ms: f64,
+    /// The answer was recorded (at or after it came), in milliseconds after recording started.
+    pub answered_ms: f64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,6 +139,8 @@ pub struct Recorder {
     out: Mutex<Option<std::io::BufWriter<std::fs::File>>>,
     seq: AtomicU64,
     failed: Mutex<Option<std::io::Error>>,
+    /// When recording started: entries' times count from here.
+    started: std::time::Instant,
 }
 
 impl Recorder {
@@ -138,19 +154,26 @@ impl Recorder {
         let mut out = std::io::BufWriter::new(file);
         let line = serde_json::to_string(header).expect("a header serializes");
         writeln!(out, "{line}").map_err(write_error)?;
-        Ok(Recorder { path: path.into(), out: Mutex::new(Some(out)), seq: AtomicU64::new(0), failed: Mutex::new(None) })
+        Ok(Recorder {
+            path: path.into(),
+            out: Mutex::new(Some(out)),
+            seq: AtomicU64::new(0),
+            failed: Mutex::new(None),
+            started: std::time::Instant::now(),
+        })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Appends one exchange (already redacted by whoever recorded it).
+    /// Appends one exchange (already redacted by whoever recorded it), as soon as it is answered.
     pub fn record(&self, exchange: &Exchange, tamper: Option<&str>) {
+        let timing = self.timing(exchange);
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         let Some(writer) = out.as_mut() else { return };
         let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let entry = EntryRef { seq, exchange, tamper };
+        let entry = EntryRef { seq, exchange, tamper, timing };
         let written = serde_json::to_writer(&mut *writer, &entry)
             .map_err(std::io::Error::other)
             .and_then(|()| writer.write_all(b"\n"));
@@ -158,6 +181,19 @@ impl Recorder {
             self.failed.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(error);
             *out = None;
         }
+    }
+
+    /// The exchange's time in flight: from its first attempt (exact when it had one attempt; its
+    /// duration back from now otherwise) to now, which is at or after its answer. Both ends err
+    /// towards a longer flight, so requests that overlapped are never taken for ones in sequence.
+    fn timing(&self, exchange: &Exchange) -> Timing {
+        let now = std::time::Instant::now();
+        let millis = |at: std::time::Instant| at.saturating_duration_since(self.started).as_secs_f64() * 1000.0;
+        let sent = match exchange.sent_at {
+            Some(sent_at) if exchange.attempts == 1 => sent_at,
+            _ => now.checked_sub(exchange.duration).unwrap_or(self.started),
+        };
+        Timing { sent_ms: millis(sent), answered_ms: millis(now) }
     }
 
     /// Exchanges recorded so far.
@@ -187,31 +223,18 @@ struct EntryRef<'a> {
     exchange: &'a Exchange,
     #[serde(skip_serializing_if = "Option::is_none")]
     tamper: Option<&'a str>,
+    timing: Timing,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{RecordedRequest, RecordedResponse};
 
     fn exchange(status: u16) -> Exchange {
-        Exchange {
-            operation: Some("DescribeMesh".into()),
-            request: RecordedRequest {
-                method: "GET".into(),
-                url: "http://127.0.0.1:1/v20190125/meshes/m".into(),
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: String::new(),
-            },
-            response: RecordedResponse {
-                status,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: "{\"mesh\":{}}".into(),
-            },
-            duration: std::time::Duration::from_millis(3),
-            attempts: 1,
-            sent_at: None,
-        }
+        let mut exchange = Exchange::fixture("GET", "/v20190125/meshes/m", status, "{\"mesh\":{}}");
+        exchange.operation = Some("DescribeMesh".into());
+        exchange.duration = std::time::Duration::from_millis(3);
+        exchange
     }
 
     #[test]

@@ -652,28 +652,13 @@ fn short(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{RecordedRequest, RecordedResponse};
+
     use serde_json::json;
-    use std::time::Duration;
 
     fn exchange(status: u16, headers: &[(&str, &str)], body: &str) -> Exchange {
-        Exchange {
-            operation: None,
-            request: RecordedRequest {
-                method: "PUT".into(),
-                url: "http://x/".into(),
-                headers: vec![],
-                body: String::new(),
-            },
-            response: RecordedResponse {
-                status,
-                headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-                body: body.to_string(),
-            },
-            duration: Duration::ZERO,
-            attempts: 1,
-            sent_at: None,
-        }
+        let mut exchange = Exchange::fixture("PUT", "/", status, body);
+        exchange.response.headers = headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect();
+        exchange
     }
 
     fn ids(failures: &[CheckFailure]) -> Vec<String> {

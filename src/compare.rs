@@ -67,6 +67,19 @@ impl Difference {
             self.b.clone(),
         )
     }
+
+    /// The difference in an answer whose request raced with another in the recording: which went
+    /// first may explain it, so it is information.
+    pub fn raced(&self, operation: &str) -> crate::checks::CheckFailure {
+        let mut failure = self.failure(operation);
+        failure.severity = crate::checks::Severity::Info;
+        failure.hint = Some(
+            "the request raced with another on the same resources when it was recorded; the answer may depend on \
+             which went first"
+                .to_string(),
+        );
+        failure
+    }
 }
 
 /// The normaliser of one side: it learns the side's values as it goes.
@@ -231,6 +244,13 @@ pub fn differences(a: &Normalized, b: &Normalized) -> Vec<Difference> {
     found
 }
 
+/// The differences between two JSON values, member by member.
+pub fn value_differences(a: &Value, b: &Value) -> Vec<Difference> {
+    let mut found = Vec::new();
+    walk("", a, b, &mut found);
+    found
+}
+
 fn walk(path: &str, a: &Value, b: &Value, found: &mut Vec<Difference>) {
     let at = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
     match (a, b) {
@@ -282,27 +302,10 @@ fn short(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{RecordedRequest, RecordedResponse};
     use serde_json::json;
 
     fn answer(status: u16, body: Value) -> Exchange {
-        Exchange {
-            operation: None,
-            request: RecordedRequest {
-                method: "GET".into(),
-                url: "http://x/".into(),
-                headers: vec![],
-                body: String::new(),
-            },
-            response: RecordedResponse {
-                status,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: body.to_string(),
-            },
-            duration: std::time::Duration::ZERO,
-            attempts: 1,
-            sent_at: None,
-        }
+        Exchange::fixture("GET", "/", status, &body.to_string())
     }
 
     fn node(run: &str, account: &str, uid: &str, created: f64, updated: Value) -> Value {

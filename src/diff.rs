@@ -2,8 +2,9 @@
 //! the suite recorded against the embedded emulator, one scenario at a time) are replayed against
 //! target A twice and target B once; each of B's answers is compared with A's first, and every
 //! difference that A's second answer also shows against its first is noise (something that varies
-//! by itself: a clock, an order, a random choice) and is set aside. What is left is how B differs
-//! from A, grouped by cause in the reports, each with both answers.
+//! by itself: a clock, an order, a random choice) and is set aside, as is what a race explains
+//! (see [`crate::races`]). What is left is how B differs from A, grouped by cause in the reports,
+//! each with both answers.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -13,6 +14,7 @@ use crate::checks::CheckFailure;
 use crate::client::Client;
 use crate::compare::{Difference, Normalizer, differences};
 use crate::exchange::Exchange;
+use crate::races::Races;
 use crate::replay::{self, Replay};
 use crate::report::traffic::Judged;
 use crate::target::ConnectedTarget;
@@ -97,16 +99,34 @@ pub async fn compare(a: &Client, a_again: &Client, b: &Client, cassette: &Casset
     for (side, replay) in [("A", &first), ("A again", &second), ("B", &other)] {
         left.extend(replay.left.iter().map(|l| format!("{side}: {l}")));
     }
-    Comparison { pairs: pairs(&first, &second, &other), left }
+    let races = Races::of(&cassette.entries);
+    Comparison { pairs: pairs(cassette, &first, &second, &other, &races), left }
 }
 
-fn pairs(first: &Replay, second: &Replay, other: &Replay) -> Vec<Pair> {
+/// For each request, the request whose answer from A its answer from `side` is compared with: its
+/// own, unless racers of one request swapped outcomes (see [`Races::partners`]).
+fn partners(races: &Races, first: &Replay, side: &Replay) -> Vec<usize> {
+    let outcome =
+        |replay: &Replay, i: usize| replay.entries[i].live.as_ref().ok().map(|e| (e.status(), e.error_code()));
+    races.partners(
+        |k| outcome(first, k).unwrap_or((0, None)),
+        |i| outcome(side, i).filter(|_| outcome(first, i).is_some()),
+    )
+}
+
+fn pairs(cassette: &Cassette, first: &Replay, second: &Replay, other: &Replay, races: &Races) -> Vec<Pair> {
     // Each side has a normaliser of its own, which learns that side's values as it goes.
     let mut na = Normalizer::new([first.run_id.clone()]);
     let mut na2 = Normalizer::new([second.run_id.clone()]);
     let mut nb = Normalizer::new([other.run_id.clone()]);
+    let (again, besides) = (partners(races, first, second), partners(races, first, other));
+    // What B's racers sent where A's won differently: B's later answers echo it.
+    let text = Normalizer::new(cassette.header.run_id.clone());
+    let swaps = crate::replay::Swaps::of(&cassette.entries, &besides, |body| text.text(body));
+    let (again, besides) = (crate::races::inverse(&again), crate::races::inverse(&besides));
     let mut pairs = Vec::new();
-    for ((x, y), z) in first.entries.iter().zip(&second.entries).zip(&other.entries) {
+    for (k, x) in first.entries.iter().enumerate() {
+        let (y, z) = (&second.entries[again[k]], &other.entries[besides[k]]);
         let (a, a2, b) = (x.live.as_ref().ok(), y.live.as_ref().ok(), z.live.as_ref().ok());
         let (an, a2n, bn) = (a.map(|e| na.answer(e)), a2.map(|e| na2.answer(e)), b.map(|e| nb.answer(e)));
         let noise: BTreeSet<String> = match (&an, &a2n) {
@@ -120,8 +140,10 @@ fn pairs(first: &Replay, second: &Replay, other: &Replay) -> Vec<Pair> {
             (Some(a), None) => vec![no_answer(a.status.to_string(), "no answer".into())],
             (None, Some(b)) => vec![no_answer("no answer".into(), b.status.to_string())],
         };
+        // What differs in an answer that raced may come of which went first: noise too.
+        let raced = races.raced(k) || races.raced(besides[k]);
         let (noise, differences): (Vec<Difference>, Vec<Difference>) =
-            found.into_iter().partition(|d| noise.contains(&d.cause()));
+            found.into_iter().partition(|d| raced || swaps.explain(d) || noise.contains(&d.cause()));
         pairs.push(Pair {
             seq: x.recorded.seq,
             operation: x.operation.clone(),

@@ -142,6 +142,26 @@ mod duration_millis {
 }
 
 impl Exchange {
+    /// For tests: `method path` to `http://127.0.0.1:1` with an empty body, answered at once with
+    /// `status` and a JSON `body`.
+    #[cfg(test)]
+    pub fn fixture(method: &str, path: &str, status: u16, body: &str) -> Exchange {
+        let json = || vec![("content-type".to_string(), "application/json".to_string())];
+        Exchange {
+            operation: None,
+            request: RecordedRequest {
+                method: method.into(),
+                url: format!("http://127.0.0.1:1{path}"),
+                headers: json(),
+                body: String::new(),
+            },
+            response: RecordedResponse { status, headers: json(), body: body.into() },
+            duration: Duration::ZERO,
+            attempts: 1,
+            sent_at: None,
+        }
+    }
+
     pub fn status(&self) -> u16 {
         self.response.status
     }

@@ -659,7 +659,6 @@ fn kept_identity(kind: &ResourceKind, before: &Value, after: &Value) -> Vec<Chec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{RecordedRequest, RecordedResponse};
     use serde_json::json;
 
     fn exchange(method: &str, path: &str, body: Value, status: u16, answer: Value) -> Exchange {
@@ -667,19 +666,10 @@ mod tests {
         if status >= 400 {
             headers.push(("x-amzn-errortype".to_string(), answer["__type"].as_str().unwrap_or_default().to_string()));
         }
-        Exchange {
-            operation: None,
-            request: RecordedRequest {
-                method: method.into(),
-                url: format!("http://127.0.0.1:1{path}"),
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: if body.is_null() { String::new() } else { body.to_string() },
-            },
-            response: RecordedResponse { status, headers, body: answer.to_string() },
-            duration: std::time::Duration::ZERO,
-            attempts: 1,
-            sent_at: None,
-        }
+        let mut exchange = Exchange::fixture(method, path, status, &answer.to_string());
+        exchange.request.body = if body.is_null() { String::new() } else { body.to_string() };
+        exchange.response.headers = headers;
+        exchange
     }
 
     fn mesh(name: &str, version: i64, status: &str) -> Value {

@@ -24,6 +24,7 @@ pub mod profile;
 pub mod property;
 #[cfg(feature = "suite")]
 pub mod proxy;
+pub mod races;
 #[cfg(feature = "suite")]
 pub mod replay;
 #[cfg(feature = "suite")]

@@ -158,26 +158,11 @@ pub fn peak_per_second(times: &mut [std::time::Instant]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::{RecordedRequest, RecordedResponse};
 
     fn answer(status: u16) -> Exchange {
-        Exchange {
-            operation: None,
-            request: RecordedRequest {
-                method: "GET".into(),
-                url: "http://x/".into(),
-                headers: vec![],
-                body: String::new(),
-            },
-            response: RecordedResponse {
-                status,
-                headers: vec![("x-amzn-errortype".into(), "TooManyRequestsException".into())],
-                body: "{}".into(),
-            },
-            duration: Duration::ZERO,
-            attempts: 1,
-            sent_at: None,
-        }
+        let mut exchange = Exchange::fixture("GET", "/", status, "{}");
+        exchange.response.headers = vec![("x-amzn-errortype".into(), "TooManyRequestsException".into())];
+        exchange
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! `replay`: a cassette's requests sent again, freshly signed, to a target, in the recorded order,
-//! and each answer compared with the recorded one (the normalisers of [`crate::compare`]) and
-//! judged against the model ([`crate::judge`]).
+//! `replay`: a cassette's requests sent again, freshly signed, to a target, in the recorded order
+//! (requests that followed one another still do, requests that raced race again: [`Races`]), and
+//! each answer compared with the recorded one (the normalisers of [`crate::compare`]) and judged
+//! against the model ([`crate::judge`]). A difference a race can explain is information.
 //!
 //! A replay makes its own names: the recorded run id becomes a fresh one (of the same length, so
 //! length bounds still hold), and what the target answered differently from the recording (a uid,
@@ -20,6 +21,7 @@ use crate::client::{Client, RetryMode, Tamper};
 use crate::compare::{Difference, Normalizer, differences};
 use crate::exchange::Exchange;
 use crate::judge::Judge;
+use crate::races::Races;
 use crate::report::traffic::Judged;
 use crate::wire::HttpRequest;
 
@@ -41,6 +43,39 @@ fn learned_member(key: &str) -> bool {
     matches!(key, "uid" | "arn" | "nextToken" | "meshOwner" | "resourceOwner") || key.ends_with("Arn")
 }
 
+/// Racers of one request with different bodies whose outcomes came out the other way round: what
+/// the recorded winner sent and what the winner now sent differ, and answers that echo the
+/// winner (a later read of the resource it made) differ the same way, by the race alone.
+#[derive(Debug, Default)]
+pub(crate) struct Swaps {
+    /// How the body of the request now answered as the recorded one was differs from it.
+    sent: Vec<Difference>,
+}
+
+impl Swaps {
+    /// The swaps among `entries` by `partners` ([`Races::partners`]); `text` normalises a
+    /// recorded body as the answers are.
+    pub(crate) fn of(entries: &[Entry], partners: &[usize], text: impl Fn(&str) -> String) -> Swaps {
+        let body = |i: usize| serde_json::from_str::<Value>(&text(&entries[i].exchange.request.body)).ok();
+        let mut sent = Vec::new();
+        for (i, &k) in partners.iter().enumerate().filter(|(i, k)| i != *k) {
+            if let (Some(recorded), Some(now)) = (body(k), body(i)) {
+                sent.extend(crate::compare::value_differences(&recorded, &now));
+            }
+        }
+        Swaps { sent }
+    }
+
+    /// Whether `difference` is one of those, seen in an answer.
+    pub(crate) fn explain(&self, difference: &Difference) -> bool {
+        self.sent.iter().any(|sent| {
+            (difference.path == sent.path || difference.path.ends_with(&format!(".{}", sent.path)))
+                && difference.a == sent.a
+                && difference.b == sent.b
+        })
+    }
+}
+
 /// One entry replayed.
 #[derive(Debug, Clone)]
 pub struct Replayed {
@@ -55,9 +90,62 @@ pub struct Replayed {
     pub unjudged_now: Vec<String>,
     pub operation: Option<String>,
     pub kind: Option<String>,
+    /// Differences in an answer whose request raced with another on the same resources in the
+    /// recording: they may come of which went first, so they are information, not failures.
+    pub raced_differences: Vec<Difference>,
+    /// The recorded answer this one was compared with when not its own: among racers of one
+    /// request whose outcomes came out the other way round, the seq of the one with this outcome.
+    pub compared_with: Option<u64>,
+}
+
+/// What became of one request while the replay ran.
+#[derive(Debug, Clone, Default)]
+struct Sent {
+    operation: Option<String>,
+    /// The answer, or why none came; none before it was sent.
+    live: Option<Result<Exchange, String>>,
+    findings: Vec<CheckFailure>,
+    unjudged: Vec<String>,
+}
+
+impl Sent {
+    /// The answer to `entry`'s request came: values learned for later requests, and judged (in the
+    /// order answers come, as the judge follows state).
+    fn answered(
+        &mut self,
+        entry: &Entry,
+        answer: Result<Exchange, String>,
+        substitutions: &mut Substitutions,
+        judge: &mut Judge,
+    ) {
+        if let Ok(live) = &answer {
+            if let (Some(a), Some(b)) = (entry.exchange.json(), live.json()) {
+                substitutions.learn_from("", &a, &b);
+            }
+            let verdict = judge.judge(live);
+            self.findings = verdict.findings;
+            self.unjudged = verdict.unjudged;
+        }
+        self.live = Some(answer);
+    }
 }
 
 impl Replayed {
+    fn new(recorded: &Entry) -> Replayed {
+        Replayed {
+            recorded: recorded.clone(),
+            live: Err(String::new()),
+            differences: Vec::new(),
+            failed_then: Vec::new(),
+            findings_now: Vec::new(),
+            unjudged_now: Vec::new(),
+            operation: None,
+            kind: None,
+            raced_differences: Vec::new(),
+            compared_with: None,
+        }
+    }
+
     /// For an entry whose recorded answer failed a check: whether it passes now.
     pub fn fixed(&self) -> Option<bool> {
         if self.failed_then.is_empty() {
@@ -92,6 +180,7 @@ impl Replay {
                 let operation = entry.operation.clone().unwrap_or_else(|| "(no operation)".to_string());
                 let mut findings = entry.findings_now.clone();
                 findings.extend(entry.differences.iter().map(|d| d.failure(&operation)));
+                findings.extend(entry.raced_differences.iter().map(|d| d.raced(&operation)));
                 Some(Judged {
                     seq: entry.recorded.seq,
                     exchange: live.clone(),
@@ -327,52 +416,85 @@ fn request_of(entry: &Entry, substitutions: &Substitutions) -> HttpRequest {
     }
 }
 
+/// At most this many requests of a replay are in flight at once, whatever the recording had.
+pub const MAX_IN_FLIGHT: usize = 256;
+
 /// Replays `cassette` against the target of `client` under the fresh `run_id`, then removes what
-/// the replay made.
+/// the replay made. Requests go out as they went in the recording ([`Races`]): each after every
+/// request answered before it was sent, and those that overlapped together.
 pub async fn replay(client: &Client, cassette: &Cassette, run_id: &str) -> Replay {
+    use futures::StreamExt as _;
     let model = std::sync::Arc::new(client.model().clone());
     let run = cassette.header.run_id.clone().map(|recorded| (recorded, run_id.to_string()));
     let mut substitutions = Substitutions { run, ..Substitutions::default() };
-    let recorded_runs = cassette.header.run_id.clone().into_iter();
-    let (mut then, mut now) = (Normalizer::new(recorded_runs), Normalizer::new([run_id.to_string()]));
-    let mut judge_then =
-        Judge::new(model.clone(), cassette.header.region.clone()).recorded_at(cassette.header.recorded_at);
-    let mut judge_now = Judge::new(model, client.config().region.clone());
-    let mut entries = Vec::new();
-    for entry in &cassette.entries {
+    let entries = &cassette.entries;
+    let races = Races::of(entries);
+    let mut judge_now = Judge::new(model.clone(), client.config().region.clone());
+    let mut sent: Vec<Sent> = vec![Sent::default(); entries.len()];
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    let mut flying: Vec<usize> = Vec::new();
+    for i in races.sending_order() {
+        while flying.len() >= MAX_IN_FLIGHT || flying.iter().any(|&j| races.must_wait(i, j)) {
+            let next: Option<(usize, Result<Exchange, String>)> = in_flight.next().await;
+            let Some((j, answer)) = next else { break };
+            flying.retain(|&k| k != j);
+            sent[j].answered(&entries[j], answer, &mut substitutions, &mut judge_now);
+        }
+        let entry = &entries[i];
         let request = request_of(entry, &substitutions);
         let path = request.path_and_query.split('?').next().unwrap_or_default();
         let operation = crate::wire::route(client.model(), &request.method, path).map(|(op, _)| op.name.clone());
-        let sent = match entry.tamper.as_deref().and_then(Tamper::from_name) {
-            Some(tamper) => client.send_tampered(operation.as_deref(), &request, tamper).await,
-            None => client.send(operation.as_deref(), &request, RetryMode::Standard).await,
-        };
+        sent[i].operation = operation.clone();
+        let tamper = entry.tamper.as_deref().and_then(Tamper::from_name);
+        in_flight.push(async move {
+            let answer = match tamper {
+                Some(tamper) => client.send_tampered(operation.as_deref(), &request, tamper).await,
+                None => client.send(operation.as_deref(), &request, RetryMode::Standard).await,
+            };
+            (i, answer.map_err(|error| error.to_string()))
+        });
+        flying.push(i);
+    }
+    while let Some((j, answer)) = in_flight.next().await {
+        sent[j].answered(&entries[j], answer, &mut substitutions, &mut judge_now);
+    }
+
+    // Each answer compared with its recorded one (or, among racers that swapped outcomes, with
+    // the recorded answer of its outcome), both sides normalised in the recorded order.
+    let recorded_outcome = |k: usize| (entries[k].exchange.status(), entries[k].exchange.error_code());
+    let live_outcome = |i: usize| sent[i].live.as_ref()?.as_ref().ok().map(|e| (e.status(), e.error_code()));
+    let partners = races.partners(recorded_outcome, live_outcome);
+    let stands_for = crate::races::inverse(&partners);
+    let recorded_runs = cassette.header.run_id.clone().into_iter();
+    let (mut then, mut now) = (Normalizer::new(recorded_runs), Normalizer::new([run_id.to_string()]));
+    let swaps = Swaps::of(entries, &partners, |body| then.text(body));
+    let mut judge_then = Judge::new(model, cassette.header.region.clone()).recorded_at(cassette.header.recorded_at);
+    let mut replayed: Vec<Option<Replayed>> = vec![None; entries.len()];
+    for (k, entry) in entries.iter().enumerate() {
         let verdict_then = judge_then.judge(&entry.exchange);
         let recorded_answer = then.answer(&entry.exchange);
-        let mut replayed = Replayed {
-            recorded: entry.clone(),
-            live: Err(String::new()),
-            differences: Vec::new(),
-            failed_then: verdict_then.failures().cloned().collect(),
-            findings_now: Vec::new(),
-            unjudged_now: Vec::new(),
-            operation: verdict_then.operation.clone().or(operation),
-            kind: verdict_then.kind.clone(),
+        let i = stands_for[k];
+        let differences = match sent[i].live.as_ref() {
+            Some(Ok(live)) => differences(&recorded_answer, &now.answer(live)),
+            _ => Vec::new(),
         };
-        match sent {
-            Ok(live) => {
-                if let (Some(a), Some(b)) = (entry.exchange.json(), live.json()) {
-                    substitutions.learn_from("", &a, &b);
-                }
-                replayed.differences = differences(&recorded_answer, &now.answer(&live));
-                let verdict = judge_now.judge(&live);
-                replayed.findings_now = verdict.findings;
-                replayed.unjudged_now = verdict.unjudged;
-                replayed.live = Ok(live);
-            }
-            Err(error) => replayed.live = Err(error.to_string()),
-        }
-        entries.push(replayed);
+        let (raced_differences, differences) =
+            differences.into_iter().partition(|d| races.raced(i) || swaps.explain(d));
+        let own = replayed[k].get_or_insert_with(|| Replayed::new(entry));
+        own.failed_then = verdict_then.failures().cloned().collect();
+        own.kind = verdict_then.kind.clone();
+        own.operation = verdict_then.operation.clone();
+        let other = replayed[i].get_or_insert_with(|| Replayed::new(&entries[i]));
+        other.differences = differences;
+        other.raced_differences = raced_differences;
+        other.compared_with = (i != k).then_some(entry.seq);
+    }
+    let mut entries: Vec<Replayed> = replayed.into_iter().map(|r| r.expect("every entry replayed")).collect();
+    for (entry, sent) in entries.iter_mut().zip(sent) {
+        entry.operation = entry.operation.take().or(sent.operation);
+        entry.findings_now = sent.findings;
+        entry.unjudged_now = sent.unjudged;
+        entry.live = sent.live.unwrap_or_else(|| Err("not sent".to_string()));
     }
     // What the replay made: under its own run id, every mesh named by it; otherwise (a cassette
     // of another client's traffic, with names of its own) what the replay saw created and not
@@ -431,6 +553,35 @@ pub async fn sweep(client: &Client, run_id: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_swapped_race_explains_the_winners_echo_and_nothing_else() {
+        let create = |port: u16| {
+            let mut exchange =
+                Exchange::fixture("PUT", "/v20190125/meshes/acf-6743a1b2-aaaa-m/virtualNodes", 200, "{}");
+            exchange.request.body = format!(r#"{{"virtualNodeName":"acf-6743a1b2-aaaa-n","spec":{{"port":{port}}}}}"#);
+            Entry { seq: 1, exchange, tamper: None, timing: None }
+        };
+        let entries = [create(9000), create(9003)];
+        let normalizer = Normalizer::new(["acf-6743a1b2-aaaa".to_string()]);
+        let difference = |path: &str, a: &str, b: &str| Difference {
+            kind: crate::compare::DiffKind::Value,
+            path: path.into(),
+            a: a.into(),
+            b: b.into(),
+        };
+        let swaps = Swaps::of(&entries, &[1, 0], |body| normalizer.text(body));
+        assert!(swaps.explain(&difference("spec.port", "9000", "9003")));
+        assert!(swaps.explain(&difference("virtualNode.spec.port", "9003", "9000")));
+        assert!(!swaps.explain(&difference("spec.port", "9000", "9001")), "another value");
+        assert!(!swaps.explain(&difference("spec.weight", "9000", "9003")), "another member");
+        // Racers that kept their outcomes explain nothing.
+        assert!(!Swaps::of(&entries, &[0, 1], |body| body.to_string()).explain(&difference(
+            "spec.port",
+            "9000",
+            "9003"
+        )));
+    }
 
     #[test]
     fn learned_values_replace_recorded_ones_plain_and_encoded() {

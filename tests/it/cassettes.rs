@@ -17,10 +17,8 @@ use crate::common;
 const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/reports/cassettes/aws-sample-create-virtual-node.jsonl");
 
 /// The scenarios whose traffic the recorded-run tests use: every kind's lifecycle (references,
-/// in-use conflicts, tags) and CreateVirtualNode's idempotency, but for the concurrent requests:
-/// a replay sends them one after another in the order their answers came, which need not be the
-/// order the target took them in (which of 20 racing requests won).
-const RECORDED: &str = "@lifecycle or (@idempotency and not @concurrency)";
+/// in-use conflicts, tags) and CreateVirtualNode's idempotency, with its 20 requests at once.
+const RECORDED: &str = "@lifecycle or @idempotency";
 
 fn failed(replay: &Replay) -> Vec<String> {
     replay
@@ -117,6 +115,13 @@ async fn a_recorded_run_replays_clean_and_each_deviation_shows_its_subject() {
             (replayed, left)
         }
     };
+    // The concurrent requests were recorded as racing, and only they.
+    let races = appmesh_conformance::races::Races::of(&cassette.entries);
+    let raced: Vec<&str> = (0..cassette.entries.len())
+        .filter(|&i| races.raced(i))
+        .filter_map(|i| cassette.entries[i].exchange.operation.as_deref())
+        .collect();
+    assert!(raced.len() >= 20 && raced.iter().all(|op| *op == "CreateVirtualNode"), "{raced:?}");
     let (clean, left) = replay_against(vec![]).await;
     assert_eq!(
         clean.differing(),
