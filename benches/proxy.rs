@@ -44,8 +44,8 @@ fn start() -> ([String; 3], Vec<tokio::sync::oneshot::Sender<()>>, Vec<std::thre
         stops.push(stop);
         let (model, to_main, serve_endpoint) = (model.clone(), sender.clone(), serve_endpoint.clone());
         threads.push(std::thread::spawn(move || {
-            // Two workers: the judge works beside the forwarding, as it does in `proxy`.
-            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+            // One thread, as `proxy` runs: the judge works between the forwarding.
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async {
                 let upstream = if remote {
                     let config = appmesh_conformance::client::ClientConfig {
