@@ -143,7 +143,7 @@ fn pairs(cassette: &Cassette, first: &Replay, second: &Replay, other: &Replay, r
         // What differs in an answer that raced may come of which went first: noise too.
         let raced = races.raced(k) || races.raced(besides[k]);
         let (noise, differences): (Vec<Difference>, Vec<Difference>) =
-            found.into_iter().partition(|d| raced || swaps.explain(d) || noise.contains(&d.cause()));
+            found.into_iter().partition(|d| raced || swaps.explain(races, k, d) || noise.contains(&d.cause()));
         pairs.push(Pair {
             seq: x.recorded.seq,
             operation: x.operation.clone(),

@@ -27,6 +27,8 @@ pub struct Races {
     peers: Vec<Vec<usize>>,
     /// Per entry, its method and path, for telling interchangeable racers.
     requests: Vec<(String, String)>,
+    /// Per entry, what it can touch.
+    scopes: Vec<Scope>,
 }
 
 /// An answer's outcome, for matching racers: its status and error code.
@@ -70,7 +72,7 @@ impl Races {
                 (e.exchange.request.method.clone(), url.split('?').next().unwrap_or(url).to_string())
             })
             .collect();
-        Races { timing, peers, requests }
+        Races { timing, peers, requests, scopes }
     }
 
     /// The entries in the order a replay sends them: by when they were sent.
@@ -84,6 +86,12 @@ impl Races {
     /// answer came.
     pub fn must_wait(&self, later: usize, earlier: usize) -> bool {
         self.timing[earlier].answered_ms <= self.timing[later].sent_ms
+    }
+
+    /// Whether two entries can touch the same resources: the same mesh, or one account-wide.
+    pub fn related(&self, a: usize, b: usize) -> bool {
+        let (a, b) = (&self.scopes[a], &self.scopes[b]);
+        a == b || *a == Scope::Account || *b == Scope::Account
     }
 
     /// Whether the entry raced with another that could change its answer.

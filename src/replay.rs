@@ -48,8 +48,9 @@ fn learned_member(key: &str) -> bool {
 /// winner (a later read of the resource it made) differ the same way, by the race alone.
 #[derive(Debug, Default)]
 pub(crate) struct Swaps {
-    /// How the body of the request now answered as the recorded one was differs from it.
-    sent: Vec<Difference>,
+    /// Where each swap was (the recorded winner), and how the body of the request now answered as
+    /// it was differs from its own.
+    sent: Vec<(usize, Difference)>,
 }
 
 impl Swaps {
@@ -60,16 +61,19 @@ impl Swaps {
         let mut sent = Vec::new();
         for (i, &k) in partners.iter().enumerate().filter(|(i, k)| i != *k) {
             if let (Some(recorded), Some(now)) = (body(k), body(i)) {
-                sent.extend(crate::compare::value_differences(&recorded, &now));
+                sent.extend(crate::compare::value_differences(&recorded, &now).into_iter().map(|d| (k, d)));
             }
         }
         Swaps { sent }
     }
 
-    /// Whether `difference` is one of those, seen in an answer.
-    pub(crate) fn explain(&self, difference: &Difference) -> bool {
-        self.sent.iter().any(|sent| {
-            (difference.path == sent.path || difference.path.ends_with(&format!(".{}", sent.path)))
+    /// Whether `difference`, in the answer to entry `at`, is one of those: the same member and
+    /// values, in an answer from the race on that can touch what the racers made.
+    pub(crate) fn explain(&self, races: &Races, at: usize, difference: &Difference) -> bool {
+        self.sent.iter().any(|(swap, sent)| {
+            at >= *swap
+                && races.related(at, *swap)
+                && (difference.path == sent.path || difference.path.ends_with(&format!(".{}", sent.path)))
                 && difference.a == sent.a
                 && difference.b == sent.b
         })
@@ -479,7 +483,7 @@ pub async fn replay(client: &Client, cassette: &Cassette, run_id: &str) -> Repla
             _ => Vec::new(),
         };
         let (raced_differences, differences) =
-            differences.into_iter().partition(|d| races.raced(i) || swaps.explain(d));
+            differences.into_iter().partition(|d| races.raced(i) || swaps.explain(&races, k, d));
         let own = replayed[k].get_or_insert_with(|| Replayed::new(entry));
         own.failed_then = verdict_then.failures().cloned().collect();
         own.kind = verdict_then.kind.clone();
@@ -556,13 +560,16 @@ mod tests {
 
     #[test]
     fn a_swapped_race_explains_the_winners_echo_and_nothing_else() {
-        let create = |port: u16| {
-            let mut exchange =
-                Exchange::fixture("PUT", "/v20190125/meshes/acf-6743a1b2-aaaa-m/virtualNodes", 200, "{}");
+        let entry = |method: &str, mesh: &str, port: u16| {
+            let path = format!("/v20190125/meshes/acf-6743a1b2-aaaa-{mesh}/virtualNodes");
+            let mut exchange = Exchange::fixture(method, &path, 200, "{}");
             exchange.request.body = format!(r#"{{"virtualNodeName":"acf-6743a1b2-aaaa-n","spec":{{"port":{port}}}}}"#);
             Entry { seq: 1, exchange, tamper: None, timing: None }
         };
-        let entries = [create(9000), create(9003)];
+        // A read before the race, the two racers, a read of the same mesh after, one of another.
+        let entries = [entry("GET", "m", 0), entry("PUT", "m", 9000), entry("PUT", "m", 9003), entry("GET", "m", 0)];
+        let entries = [&entries[..], &[entry("GET", "other", 0)]].concat();
+        let races = Races::of(&entries);
         let normalizer = Normalizer::new(["acf-6743a1b2-aaaa".to_string()]);
         let difference = |path: &str, a: &str, b: &str| Difference {
             kind: crate::compare::DiffKind::Value,
@@ -570,17 +577,18 @@ mod tests {
             a: a.into(),
             b: b.into(),
         };
-        let swaps = Swaps::of(&entries, &[1, 0], |body| normalizer.text(body));
-        assert!(swaps.explain(&difference("spec.port", "9000", "9003")));
-        assert!(swaps.explain(&difference("virtualNode.spec.port", "9003", "9000")));
-        assert!(!swaps.explain(&difference("spec.port", "9000", "9001")), "another value");
-        assert!(!swaps.explain(&difference("spec.weight", "9000", "9003")), "another member");
+        let swaps = Swaps::of(&entries, &[0, 2, 1, 3, 4], |body| normalizer.text(body));
+        let port = difference("spec.port", "9000", "9003");
+        assert!(swaps.explain(&races, 3, &port));
+        assert!(swaps.explain(&races, 1, &port), "the racer itself");
+        assert!(swaps.explain(&races, 3, &difference("virtualNode.spec.port", "9003", "9000")));
+        assert!(!swaps.explain(&races, 0, &port), "before the race");
+        assert!(!swaps.explain(&races, 4, &port), "another mesh");
+        assert!(!swaps.explain(&races, 3, &difference("spec.port", "9000", "9001")), "another value");
+        assert!(!swaps.explain(&races, 3, &difference("spec.weight", "9000", "9003")), "another member");
         // Racers that kept their outcomes explain nothing.
-        assert!(!Swaps::of(&entries, &[0, 1], |body| body.to_string()).explain(&difference(
-            "spec.port",
-            "9000",
-            "9003"
-        )));
+        let kept = Swaps::of(&entries, &[0, 1, 2, 3, 4], |body| body.to_string());
+        assert!(!kept.explain(&races, 3, &port));
     }
 
     #[test]
