@@ -171,7 +171,9 @@ async fn a_never_refilling_target_stops_the_run() {
     assert!(text(&output).contains("stopped: the target answered 429 or 503"), "{}", text(&output));
 }
 
-/// SIGINT ends a run against a throttling target within 5 s, clean-up included.
+/// SIGINT ends a run against a throttling target (which asks for a retry after 100,000 s) within
+/// seconds: clean-up has 3 s, the reports a little more; 8 s leaves room for a loaded CI machine
+/// (5.8 s seen while other tests ran).
 #[tokio::test]
 async fn sigint_ends_the_run_within_seconds() {
     let endpoint = canned(Arc::new(|_| throttled(Some("100000")))).await;
@@ -200,7 +202,7 @@ async fn sigint_ends_the_run_within_seconds() {
     let output = child.wait_with_output().unwrap();
     let _ = std::fs::remove_dir_all(&reports);
     assert_eq!(status.and_then(|s| s.code()), Some(130), "{}", text(&output));
-    assert!(took < Duration::from_secs(5), "SIGINT took {took:?} to end the run:\n{}", text(&output));
+    assert!(took < Duration::from_secs(8), "SIGINT took {took:?} to end the run:\n{}", text(&output));
     assert!(text(&output).contains("interrupted"), "{}", text(&output));
 }
 
@@ -265,7 +267,9 @@ async fn meshes_whose_create_answer_was_lost_are_removed() {
     let output = tokio::task::spawn_blocking(move || {
         let mut command = binary();
         command.args(["run", "--endpoint", &endpoint, "--tags", "@happy", "--report-dir", &dir]);
-        wait_bounded(command, Duration::from_secs(120))
+        // Every request pays a fresh connection here; on a loaded CI machine the run has taken
+        // more than 120 s (399 of 498 scenarios in 89 s).
+        wait_bounded(command, Duration::from_secs(300))
     })
     .await
     .unwrap();
