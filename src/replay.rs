@@ -73,7 +73,7 @@ impl Swaps {
         self.sent.iter().any(|(swap, sent)| {
             at >= *swap
                 && races.related(at, *swap)
-                && (difference.path == sent.path || difference.path.ends_with(&format!(".{}", sent.path)))
+                && difference.path.strip_suffix(sent.path.as_str()).is_some_and(|at| at.is_empty() || at.ends_with('.'))
                 && difference.a == sent.a
                 && difference.b == sent.b
         })
@@ -437,7 +437,7 @@ pub async fn replay(client: &Client, cassette: &Cassette, run_id: &str) -> Repla
     let mut sent: Vec<Sent> = vec![Sent::default(); entries.len()];
     let mut in_flight = futures::stream::FuturesUnordered::new();
     let mut flying: Vec<usize> = Vec::new();
-    for i in races.sending_order() {
+    for &i in races.sending_order() {
         while flying.len() >= MAX_IN_FLIGHT || flying.iter().any(|&j| races.must_wait(i, j)) {
             let next: Option<(usize, Result<Exchange, String>)> = in_flight.next().await;
             let Some((j, answer)) = next else { break };
