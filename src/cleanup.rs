@@ -261,11 +261,20 @@ impl Ledger {
         }
     }
 
-    /// Removes one mesh of the ledger from the target, or says why it cannot: deletes it with its
-    /// virtual nodes when its name can be addressed (a 404 is gone); otherwise looks for it in
+    /// Removes one mesh of the ledger from the target, or says why it cannot: deletes it with
+    /// everything in it when its name can be addressed (a 404 is gone); otherwise looks for it in
     /// ListMeshes.
-    pub async fn remove(&self, client: &Client, name: &str) {
+    ///
+    /// `emptied`: the caller deleted every resource it asked for in the mesh, so the mesh should
+    /// be empty. Then DeleteMesh goes first, alone; only when the target refuses it (the mesh is
+    /// in use after all) are the mesh's resources listed and deleted kind by kind.
+    pub async fn remove(&self, client: &Client, name: &str, emptied: bool) {
         let problem = if addressable(name) {
+            let alone =
+                emptied && delete_persistently(client, "DeleteMesh", &json!({ "meshName": name })).await.is_ok();
+            if alone {
+                return self.gone(name);
+            }
             match delete_mesh_fully(client, name).await {
                 Ok(()) => return self.gone(name),
                 Err(problem) => problem.to_string(),
@@ -289,7 +298,7 @@ impl Ledger {
         let outstanding = self.outstanding();
         let work = async {
             for (name, _) in &outstanding {
-                self.remove(&client, name).await;
+                self.remove(&client, name, false).await;
             }
         };
         let _ = tokio::time::timeout(within, work).await;
@@ -357,9 +366,12 @@ pub async fn list_all_nodes(client: &Client, mesh: &str) -> Result<Vec<String>, 
 pub async fn delete_mesh_fully(client: &Client, mesh: &str) -> Result<(), CleanupError> {
     let mut problems = Vec::new();
     let model = client.model();
+    // Each kind is listed once: a parent's list, taken to reach its children, serves again when
+    // the parent's own turn comes (deleting a kind removes none of another kind).
+    let mut listed = BTreeMap::new();
     for kind in model.deletion_order().iter().filter(|k| !k.parents.is_empty()) {
         let Some(delete) = &kind.delete else { continue };
-        match instances(client, kind, mesh).await {
+        match instances(client, kind, mesh, &mut listed).await {
             Ok(found) => {
                 for resource in found {
                     let input: Value =
@@ -391,15 +403,33 @@ pub async fn delete_mesh_fully(client: &Client, mesh: &str) -> Result<(), Cleanu
 }
 
 /// Every resource of a kind in a mesh, as its List entries (which carry every identifier):
-/// the kind's parents are listed level by level from the mesh down.
-async fn instances(client: &Client, kind: &ResourceKind, mesh: &str) -> Result<Vec<Value>, CleanupError> {
+/// the kind's parents are listed level by level from the mesh down. `listed` keeps each kind's
+/// entries, by kind name, for the calls that follow.
+async fn instances(
+    client: &Client,
+    kind: &ResourceKind,
+    mesh: &str,
+    listed: &mut BTreeMap<String, Vec<Value>>,
+) -> Result<Vec<Value>, CleanupError> {
     let model = client.model();
     let mut under: Vec<Value> = vec![json!({ "meshName": mesh })];
     for label in kind.parents.iter().skip(1) {
         let Some(parent) = model.resource_named_by(label) else { return Ok(Vec::new()) };
-        under = list_under(client, &parent, &under).await?;
+        under = match listed.get(&parent.name) {
+            Some(entries) => entries.clone(),
+            None => {
+                let entries = list_under(client, &parent, &under).await?;
+                listed.insert(parent.name.clone(), entries.clone());
+                entries
+            }
+        };
     }
-    list_under(client, kind, &under).await
+    if let Some(entries) = listed.get(&kind.name) {
+        return Ok(entries.clone());
+    }
+    let entries = list_under(client, kind, &under).await?;
+    listed.insert(kind.name.clone(), entries.clone());
+    Ok(entries)
 }
 
 /// The List entries of a kind under each of the given parents.

@@ -462,14 +462,18 @@ impl ConformanceWorld {
         let order = client.model().deletion_order();
         let mut asked = std::mem::take(&mut self.asked_resources);
         asked.sort_by_key(|(kind, _)| order.iter().position(|k| k.name == kind.name));
+        // Whether every resource the scenario asked for is known gone: then its meshes should
+        // be empty, and each goes with one DeleteMesh unless the target says it is in use.
+        let mut emptied = true;
         for (kind, input) in asked {
             // A failure here is not reported: the mesh's own clean-up below says what is left.
-            if let Some(delete) = &kind.delete {
-                let _ = crate::cleanup::delete_persistently(&client, delete, &input).await;
-            }
+            emptied &= match &kind.delete {
+                Some(delete) => crate::cleanup::delete_persistently(&client, delete, &input).await.is_ok(),
+                None => false,
+            };
         }
         for mesh in std::mem::take(&mut self.asked_meshes) {
-            self.ctx.ledger.remove(&client, &mesh).await;
+            self.ctx.ledger.remove(&client, &mesh, emptied).await;
             if let Some((_, crate::cleanup::MeshState::Left(why))) =
                 self.ctx.ledger.outstanding().into_iter().find(|(name, _)| *name == mesh)
             {

@@ -1,11 +1,12 @@
 //! Nothing left behind: `appmesh-conformance cleanup` removes what harness runs created (and
-//! nothing else), and a run interrupted with Ctrl-C removes its own resources before it exits.
+//! nothing else), a run interrupted with Ctrl-C removes its own resources before it exits, and a
+//! scenario's mesh goes with everything in it for as few requests as can be sure of that.
 
 use std::io::{BufRead as _, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use appmesh_conformance::cleanup::TAG_KEY;
+use appmesh_conformance::cleanup::{Ledger, TAG_KEY};
 use appmesh_conformance::client::Client;
 use appmesh_conformance::emulator::AuthConfig;
 use serde_json::json;
@@ -119,5 +120,92 @@ async fn an_interrupted_run_leaves_nothing_behind() {
     assert!(stderr.contains("interrupted: stopping run"), "{stderr}");
     let left = meshes_left(&endpoint).await;
     assert!(left.is_empty(), "the interrupted run left meshes behind: {left:?}\n{stderr}");
+    running.shutdown().await;
+}
+
+/// Requests of each operation a client sent, by operation name.
+fn sent(client: &Client) -> std::collections::BTreeMap<String, u64> {
+    client.latency().into_iter().map(|(operation, summary)| (operation, summary.count)).collect()
+}
+
+/// A mesh with a resource of every kind, each kind's parent with a child under it.
+async fn populated_mesh(client: &Client, mesh: &str) {
+    let listener = json!([{ "portMapping": { "port": 8080, "protocol": "http" } }]);
+    let requests = [
+        ("CreateMesh", json!({ "meshName": mesh })),
+        ("CreateVirtualNode", json!({ "meshName": mesh, "virtualNodeName": "n", "spec": {} })),
+        (
+            "CreateVirtualRouter",
+            json!({ "meshName": mesh, "virtualRouterName": "r", "spec": { "listeners": listener } }),
+        ),
+        (
+            "CreateRoute",
+            json!({ "meshName": mesh, "virtualRouterName": "r", "routeName": "rt", "spec": { "httpRoute": {
+                "match": { "prefix": "/" },
+                "action": { "weightedTargets": [{ "virtualNode": "n", "weight": 1 }] } } } }),
+        ),
+        (
+            "CreateVirtualService",
+            json!({ "meshName": mesh, "virtualServiceName": "s.local",
+                "spec": { "provider": { "virtualRouter": { "virtualRouterName": "r" } } } }),
+        ),
+        (
+            "CreateVirtualGateway",
+            json!({ "meshName": mesh, "virtualGatewayName": "g", "spec": { "listeners": listener } }),
+        ),
+        (
+            "CreateGatewayRoute",
+            json!({ "meshName": mesh, "virtualGatewayName": "g", "gatewayRouteName": "gr", "spec": { "httpRoute": {
+                "match": { "prefix": "/" },
+                "action": { "target": { "virtualService": { "virtualServiceName": "s.local" } } } } } }),
+        ),
+    ];
+    for (operation, input) in requests {
+        let answer = client.call(operation, &input).await.unwrap();
+        assert_eq!(answer.status(), 200, "{operation}: {}", answer.response.body);
+    }
+}
+
+/// A mesh's clean-up lists each kind once (a parent's list, taken to reach its children, serves
+/// again for the parent itself) and deletes every resource. A mesh whose scenario deleted what it
+/// made goes with one DeleteMesh; when the target says it is in use after all, with everything
+/// in it as before.
+#[tokio::test]
+async fn a_mesh_goes_with_everything_in_it_for_few_requests() {
+    let running = start_emulator(&[], AuthConfig::default()).await;
+    let endpoint = running.endpoint();
+    let ledger = Ledger::default();
+    populated_mesh(&client(&endpoint), "full").await;
+    ledger.created("full");
+    let remover = client(&endpoint);
+    ledger.remove(&remover, "full", false).await;
+    let counts = sent(&remover);
+    let lists: Vec<(&String, &u64)> = counts.iter().filter(|(operation, _)| operation.starts_with("List")).collect();
+    assert_eq!(lists.len(), 6, "every child kind is listed: {counts:?}");
+    assert!(lists.iter().all(|(_, count)| **count == 1), "each kind is listed once: {counts:?}");
+    for delete in ["DeleteRoute", "DeleteGatewayRoute", "DeleteVirtualService", "DeleteVirtualRouter", "DeleteMesh"] {
+        assert_eq!(counts.get(delete), Some(&1), "{delete}: {counts:?}");
+    }
+    assert!(meshes_left(&endpoint).await.is_empty());
+    assert!(ledger.outstanding().is_empty(), "{:?}", ledger.outstanding());
+
+    // Said to be emptied, but holding a node: the refused DeleteMesh leads to the full removal.
+    populated_mesh(&client(&endpoint), "not-empty").await;
+    ledger.created("not-empty");
+    let remover = client(&endpoint);
+    ledger.remove(&remover, "not-empty", true).await;
+    let counts = sent(&remover);
+    assert_eq!(counts.get("DeleteMesh"), Some(&2), "refused, then sent again when emptied: {counts:?}");
+    assert_eq!(counts.get("DeleteVirtualNode"), Some(&1), "{counts:?}");
+    assert!(meshes_left(&endpoint).await.is_empty());
+
+    // Emptied indeed: one request.
+    client(&endpoint).call("CreateMesh", &json!({ "meshName": "empty" })).await.unwrap();
+    ledger.created("empty");
+    let remover = client(&endpoint);
+    ledger.remove(&remover, "empty", true).await;
+    assert_eq!(remover.requests(), 1, "{:?}", sent(&remover));
+    assert!(meshes_left(&endpoint).await.is_empty());
+    assert!(ledger.outstanding().is_empty(), "{:?}", ledger.outstanding());
     running.shutdown().await;
 }
