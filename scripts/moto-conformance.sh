@@ -6,6 +6,7 @@
 #   scripts/moto-conformance.sh           run, write reports to target/moto-report/, and fail if
 #                                         reports/moto/report.md no longer matches what moto does
 #   scripts/moto-conformance.sh --update  the same, then refresh reports/moto/report.md
+#   APPMESH_BINARY=PATH                   run that binary instead of building target/debug's
 #
 # Installs moto[server] (pinned: MOTO_VERSION) in a virtual environment of its own, starts
 # moto_server on a free loopback port, stops it by its PID on exit, and exits with the harness's
@@ -31,8 +32,16 @@ if [[ ! -x $venv/bin/moto_server ]] || ! "$venv/bin/python" -c "import moto, sys
 fi
 version=$("$venv/bin/python" -c "import moto; print(moto.__version__)")
 
-cargo build --locked --quiet
-binary=target/debug/appmesh-conformance
+# APPMESH_BINARY: a binary already built from this checkout (CI passes the one `cargo test`
+# built); otherwise the debug build.
+binary=${APPMESH_BINARY:-}
+if [[ -z $binary ]]; then
+  cargo build --locked --quiet
+  binary=target/debug/appmesh-conformance
+elif [[ ! -x $binary ]]; then
+  echo "error: APPMESH_BINARY=$binary is not an executable; build it or leave APPMESH_BINARY unset" >&2
+  exit 2
+fi
 
 # A free loopback port, then moto_server on it; stopped by its PID whatever happens next.
 port=$("$venv/bin/python" -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1]); s.close()")
