@@ -1,5 +1,6 @@
 //! Real AWS clients against `appmesh-conformance serve`: boto3 (the Python in `APPMESH_PYTHON`, else
-//! `python3`), the AWS CLI (`aws` beside that Python, else on the PATH) and the AWS SDK for
+//! `python3`), the AWS CLI (`aws` beside that Python, else on the PATH; after its first command,
+//! through the CLI's own driver in one Python process when it can be) and the AWS SDK for
 //! JavaScript v3 (`tests/clients/js`, after `npm ci` there). Each sends the full specs of
 //! `tests/clients/full-specs.json` and must read back exactly what it sent, then plays
 //! `tests/clients/lifecycle.json`, the lifecycle of every resource type. Without a client its
@@ -225,21 +226,98 @@ fn the_lifecycle_plan_is_valid_and_its_player_can_fail() {
     assert!(result.is_err(), "a target that answers {{}} to everything passed the lifecycle");
 }
 
+/// The AWS CLI, one command at a time. When the `aws` found is the Python package's script, its
+/// commands go to the CLI's own driver kept in one Python process
+/// (`tests/clients/aws_cli_driver.py`: the same driver `aws` calls, without a second of start-up
+/// per command); otherwise (the AWS CLI v2 is a frozen binary) `aws` is started for each.
+enum AwsCli {
+    Driver { child: Child, stdin: std::process::ChildStdin, answers: BufReader<std::process::ChildStdout> },
+    Command(String),
+}
+
+impl AwsCli {
+    fn start(aws: &str) -> AwsCli {
+        let Some(python) = script_python(aws) else { return AwsCli::Command(aws.to_string()) };
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/aws_cli_driver.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .envs(cli_credentials())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the CLI's Python starts");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let answers = BufReader::new(child.stdout.take().expect("piped stdout"));
+        AwsCli::Driver { child, stdin, answers }
+    }
+
+    /// `aws ARGS`: whether it exited 0, and what it printed on stdout and stderr.
+    fn run(&mut self, args: &[&str]) -> (bool, String, String) {
+        match self {
+            AwsCli::Command(aws) => {
+                let output = Command::new(aws).args(args).envs(cli_credentials()).output().unwrap();
+                let printed = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+                (output.status.success(), printed(&output.stdout), printed(&output.stderr))
+            }
+            AwsCli::Driver { stdin, answers, .. } => {
+                use std::io::Write as _;
+                writeln!(stdin, "{}", serde_json::json!(args)).expect("the driver reads its commands");
+                let mut line = String::new();
+                answers.read_line(&mut line).expect("the driver answers");
+                let answer: Value =
+                    serde_json::from_str(&line).unwrap_or_else(|e| panic!("the driver answered {line:?}: {e}"));
+                let printed = |key: &str| answer[key].as_str().unwrap_or_default().to_string();
+                (answer["rc"] == 0, printed("stdout"), printed("stderr"))
+            }
+        }
+    }
+}
+
+impl Drop for AwsCli {
+    fn drop(&mut self) {
+        if let AwsCli::Driver { child, .. } = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The Python that runs the `aws` script (its `#!` line), when it can import the CLI's driver.
+fn script_python(aws: &str) -> Option<String> {
+    let path = if aws.contains('/') {
+        std::path::PathBuf::from(aws)
+    } else {
+        let paths = std::env::var_os("PATH")?;
+        std::env::split_paths(&paths).map(|dir| dir.join(aws)).find(|path| path.is_file())?
+    };
+    let text = std::fs::read(&path).ok()?;
+    let first = text.split(|b| *b == b'\n').next()?;
+    let interpreter = std::str::from_utf8(first).ok()?.strip_prefix("#!")?.split_whitespace().last()?.to_string();
+    let imports = Command::new(&interpreter)
+        .args(["-c", "import awscli.clidriver"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    matches!(imports, Ok(status) if status.success()).then_some(interpreter)
+}
+
 #[test]
 fn aws_cli_drives_every_resource_type() {
     let Some(aws) = aws_cli() else {
         return skip("no AWS CLI (pip install awscli)");
     };
     let served = Served::start(&["--verify-sigv4"]);
-    let run = |args: &[&str]| {
-        let output = Command::new(&aws)
-            .args(args)
-            .args(["--endpoint-url", &served.endpoint, "--region", "us-east-1", "--output", "json"])
-            .envs(cli_credentials())
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert!(output.status.success(), "aws {args:?} failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
+    let target = ["--endpoint-url", &served.endpoint, "--region", "us-east-1", "--output", "json"];
+    // The first command through the `aws` command itself, the rest through the same driver in
+    // one process when it can be.
+    let mut cli = AwsCli::Command(aws.clone());
+    let mut first = true;
+    let mut run = |args: &[&str]| {
+        let (success, stdout, stderr) = cli.run(&[args, &target].concat());
+        assert!(success, "aws {args:?} failed: {stdout}{stderr}");
+        if std::mem::take(&mut first) {
+            cli = AwsCli::start(&aws);
+        }
         serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
     };
     let specs = full_specs();
@@ -276,19 +354,14 @@ fn aws_cli_drives_every_resource_type() {
     // Every resource type's lifecycle, each call through its CLI command and --cli-input-json.
     play_lifecycle("cli-life", |operation, input| {
         let command = kebab(operation);
-        let output = Command::new(&aws)
-            .args(["appmesh", &command, "--cli-input-json", &input.to_string()])
-            .args(["--endpoint-url", &served.endpoint, "--region", "us-east-1", "--output", "json"])
-            .envs(cli_credentials())
-            .output()
-            .unwrap();
-        if output.status.success() {
-            let stdout = String::from_utf8_lossy(&output.stdout);
+        let input = input.to_string();
+        let (success, stdout, stderr) =
+            cli.run(&[&["appmesh", &command, "--cli-input-json", &input][..], &target].concat());
+        if success {
             // A call without an answer body (TagResource) prints nothing.
             return Ok(serde_json::from_str(&stdout).unwrap_or(Value::Null));
         }
         // "An error occurred (NotFoundException) when calling ...".
-        let stderr = String::from_utf8_lossy(&output.stderr);
         let code = stderr.split_once('(').and_then(|(_, rest)| rest.split_once(')')).map(|(code, _)| code);
         Err(code.unwrap_or_else(|| panic!("aws {command} failed without an error code: {stderr}")).to_string())
     });
