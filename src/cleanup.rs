@@ -227,6 +227,11 @@ impl Ledger {
         self.lock().insert(name.to_string(), MeshState::Left(why));
     }
 
+    /// What is known of one mesh, if the ledger has it.
+    pub fn state(&self, name: &str) -> Option<MeshState> {
+        self.lock().get(name).cloned()
+    }
+
     /// Meshes not known to be gone.
     pub fn outstanding(&self) -> Vec<(String, MeshState)> {
         self.lock().iter().filter(|(_, s)| **s != MeshState::Gone).map(|(n, s)| (n.clone(), s.clone())).collect()

@@ -474,9 +474,7 @@ impl ConformanceWorld {
         }
         for mesh in std::mem::take(&mut self.asked_meshes) {
             self.ctx.ledger.remove(&client, &mesh, emptied).await;
-            if let Some((_, crate::cleanup::MeshState::Left(why))) =
-                self.ctx.ledger.outstanding().into_iter().find(|(name, _)| *name == mesh)
-            {
+            if let Some(crate::cleanup::MeshState::Left(why)) = self.ctx.ledger.state(&mesh) {
                 self.ctx.cleanup_problems.fetch_add(1, Ordering::Relaxed);
                 eprintln!("warning: clean-up of mesh {mesh:?} left something behind: {why}");
             }
