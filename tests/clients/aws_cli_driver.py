@@ -1,8 +1,9 @@
 """The AWS CLI's own driver, kept in one process for many commands.
 
 The `aws` command is `awscli.clidriver.main()`: argument parsing, --cli-input-json, signing and
-output formatting all happen in the driver this script calls, with a fresh driver per command.
-Only the interpreter's start-up (about a second of CPU per command) is shared, which is what
+output formatting all happen in the driver this script calls, one driver for every command as an
+interactive shell around the CLI would keep it. The interpreter's start-up and the driver's
+loading of the service models (about a second of CPU per command) are shared, which is what
 tests/it/real_clients.rs saves by sending its lifecycle here instead of starting `aws` for each
 call.
 
@@ -20,6 +21,7 @@ from awscli.clidriver import create_clidriver
 
 def main():
     answers = sys.stdout
+    driver = create_clidriver()
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -27,7 +29,7 @@ def main():
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
-                rc = create_clidriver().main(args)
+                rc = driver.main(args)
             except SystemExit as exit:
                 rc = exit.code if isinstance(exit.code, int) else 1
         answers.write(json.dumps({"rc": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}) + "\n")

@@ -5,28 +5,58 @@ at the documented bounds, an unknown mesh, a router deleted while it holds a rou
 a deleted router, tags past 50, and a burst. The service's refusals are expected and ignored:
 the traffic is what `proxy` judges (tests/it/proxy.rs). Removes everything it made.
 
-usage: python boto3_probe.py ENDPOINT [--burst N]
+usage: python boto3_probe.py ENDPOINT [--burst N] [ENDPOINT [--burst N]]...
+
+Several endpoints are probed at once, four at a time, each with its own client: one Python for
+every target saves the interpreter's and boto3's start-up per target.
 """
 
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
+def targets(args):
+    """[(endpoint, burst)] from the command line."""
+    found = []
+    index = 0
+    while index < len(args):
+        if args[index] == "--burst" and found:
+            found[-1] = (found[-1][0], int(args[index + 1]))
+            index += 2
+        else:
+            found.append((args[index], 0))
+            index += 1
+    return found
+
+
 def main():
-    endpoint = sys.argv[1]
-    burst = int(sys.argv[sys.argv.index("--burst") + 1]) if "--burst" in sys.argv else 0
-    client = boto3.client(
-        "appmesh",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="AKIDPROBE",
-        aws_secret_access_key="probe-secret",
-        config=Config(parameter_validation=False, retries={"max_attempts": 2, "mode": "standard"}),
-    )
+    probes = targets(sys.argv[1:])
+    if not probes:
+        sys.exit(__doc__)
+    # Clients are made one after another: boto3's default session is not for threads.
+    clients = [
+        boto3.client(
+            "appmesh",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="AKIDPROBE",
+            aws_secret_access_key="probe-secret",
+            config=Config(parameter_validation=False, retries={"max_attempts": 2, "mode": "standard"}),
+        )
+        for endpoint, _ in probes
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        lines = list(pool.map(probe, clients, [burst for _, burst in probes]))
+    for (endpoint, _), line in zip(probes, lines):
+        print(f"boto3 probe: {endpoint}: {line}")
+
+
+def probe(client, burst):
     run = uuid.uuid4().hex[:8]
     mesh = f"probe-{run}"
     calls = {"sent": 0, "refused": 0}
@@ -116,7 +146,7 @@ def main():
     call("delete_virtual_service", meshName=mesh, virtualServiceName=service)
     call("delete_virtual_node", meshName=mesh, virtualNodeName="node")
     call("delete_mesh", meshName=mesh)
-    print(f"boto3 probe: {calls['sent']} calls, {calls['refused']} refused")
+    return f"{calls['sent']} calls, {calls['refused']} refused"
 
 
 if __name__ == "__main__":

@@ -22,19 +22,25 @@ const UNREACHABLE: [(Deviation, &str); 3] = [
     (Deviation::QuotaNotEnforced, "the proxy cannot know a target's quota: AWS lets an account raise it"),
 ];
 
-/// Runs the probe through a proxy in front of an emulator with `config`; what the proxy judged.
-async fn probe(config: EmulatorConfig, burst: usize) -> Option<ProxyOutcome> {
+/// Runs the probe through a proxy in front of an emulator for each `(config, burst)`, all from one
+/// Python; what each proxy judged, in the same order.
+async fn probe(targets: Vec<(EmulatorConfig, usize)>) -> Option<Vec<ProxyOutcome>> {
     let python = python_with_boto3()?;
-    let emulator = common::start_emulator_with(config).await;
-    let upstream = Upstream::Remote(Arc::new(common::client(&emulator.endpoint())));
-    let options = ProxyOptions { max_in_flight: 16, ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1") };
-    let model = Arc::new(ServiceModel::embedded());
-    let running = proxy::start(model, upstream, options, None, |_, _, _| {}).await.expect("the proxy listens");
-    let endpoint = running.endpoint();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_probe.py");
+    let mut running = Vec::new();
+    let mut args = vec![concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_probe.py").to_string()];
+    for (config, burst) in targets {
+        let emulator = common::start_emulator_with(config).await;
+        let upstream = Upstream::Remote(Arc::new(common::client(&emulator.endpoint())));
+        let options =
+            ProxyOptions { max_in_flight: 16, ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1") };
+        let model = Arc::new(ServiceModel::embedded());
+        let proxy = proxy::start(model, upstream, options, None, |_, _, _| {}).await.expect("the proxy listens");
+        args.extend([proxy.endpoint(), "--burst".to_string(), burst.to_string()]);
+        running.push((emulator, proxy));
+    }
     let output = tokio::task::spawn_blocking(move || {
         let mut child = std::process::Command::new(python)
-            .args([script, &endpoint, "--burst", &burst.to_string()])
+            .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -52,10 +58,14 @@ async fn probe(config: EmulatorConfig, burst: usize) -> Option<ProxyOutcome> {
     .await
     .unwrap();
     let shown = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success() && shown.contains("boto3 probe: "), "the probe failed:\n{shown}");
-    let outcome = running.stop().await;
-    emulator.shutdown().await;
-    Some(outcome)
+    let probed = shown.lines().filter(|line| line.starts_with("boto3 probe: ")).count();
+    assert!(output.status.success() && probed == running.len(), "the probe failed:\n{shown}");
+    let mut outcomes = Vec::new();
+    for (emulator, proxy) in running {
+        outcomes.push(proxy.stop().await);
+        emulator.shutdown().await;
+    }
+    Some(outcomes)
 }
 
 /// Every failed check, as `operation | id | path | rule | expected | actual`.
@@ -73,10 +83,11 @@ fn failures(outcome: &ProxyOutcome) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn boto3_through_the_proxy_to_the_faithful_emulator_shows_nothing() {
-    let Some(outcome) = probe(EmulatorConfig::default(), 0).await else {
+    let Some(outcomes) = probe(vec![(EmulatorConfig::default(), 0)]).await else {
         return skip("no Python with boto3 (pip install boto3, or set APPMESH_PYTHON)");
     };
-    assert_eq!(failures(&outcome), Vec::<String>::new());
+    let outcome = &outcomes[0];
+    assert_eq!(failures(outcome), Vec::<String>::new());
     // The probe's calls were all judged, as the operations they were.
     assert!(outcome.judged.len() >= 45, "{} exchanges", outcome.judged.len());
     let operations: std::collections::BTreeSet<&str> =
@@ -92,11 +103,9 @@ async fn boto3_through_the_proxy_names_the_subject_of_every_reachable_deviation(
     }
     let reachable: Vec<Deviation> =
         Deviation::ALL.iter().copied().filter(|d| !UNREACHABLE.iter().any(|(u, _)| u == d)).collect();
-    let permits = Arc::new(tokio::sync::Semaphore::new(4));
-    let runs = reachable.iter().map(|deviation| {
-        let permits = permits.clone();
-        async move {
-            let _permit = permits.acquire().await.unwrap();
+    let targets = reachable
+        .iter()
+        .map(|deviation| {
             let throttled = *deviation == Deviation::ThrottleAsBadRequest;
             let config = EmulatorConfig {
                 deviations: [*deviation].into(),
@@ -104,12 +113,12 @@ async fn boto3_through_the_proxy_names_the_subject_of_every_reachable_deviation(
                 rate_limit: throttled.then_some(RateLimit { requests_per_second: 5.0, burst: 5 }),
                 ..EmulatorConfig::default()
             };
-            let outcome = probe(config, if throttled { 20 } else { 0 }).await.expect("boto3 is there");
-            (*deviation, failures(&outcome))
-        }
-    });
+            (config, if throttled { 20 } else { 0 })
+        })
+        .collect();
+    let outcomes = probe(targets).await.expect("boto3 is there");
     let mut missed = Vec::new();
-    for (deviation, found) in futures::future::join_all(runs).await {
+    for (deviation, found) in reachable.iter().zip(outcomes.iter().map(failures)) {
         if !found.iter().any(|f| f.contains(deviation.subject())) {
             missed.push(format!("{deviation}: no failure names {:?}; failures: {found:#?}", deviation.subject()));
         }
