@@ -101,9 +101,13 @@ fn in_process() -> &'static InProcess {
 }
 
 /// Sends a request through the router of the in-process emulator, restored to its fixture
-/// first; the answer as an [`Exchange`].
+/// first; the answer as an [`Exchange`]. One call at a time: the emulator is shared, and a call
+/// from another thread between the restore and the request would change what this one sees
+/// (the unit tests run on several threads; seen as a flaky test).
 fn call_in_process(method: &str, target: &str, headers: &[(String, String)], body: Vec<u8>) -> Option<Exchange> {
     use tower::ServiceExt as _;
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let InProcess { runtime, emulator, router, fixture } = in_process();
     emulator.restore(fixture);
     let mut builder = http::Request::builder().method(method).uri(target);
@@ -249,6 +253,9 @@ fn ask(
 /// Creates a virtual node with `spec` in the emulator (a mesh made once), expects 200 with the
 /// documented output, then deletes it so state stays bounded.
 fn accepted_by_emulator(spec: &Value) {
+    // One at a time: every call creates the same node (see `call_in_process`).
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     static MESH: OnceLock<()> = OnceLock::new();
     MESH.get_or_init(|| {
         let created = call_core("PUT", "/v20190125/meshes", &json_headers(), br#"{"meshName":"validator-mesh"}"#);
