@@ -417,24 +417,24 @@ async fn instances(
     listed: &mut BTreeMap<String, Vec<Value>>,
 ) -> Result<Vec<Value>, CleanupError> {
     let model = client.model();
-    let mut under: Vec<Value> = vec![json!({ "meshName": mesh })];
+    let mut parents = Vec::new();
     for label in kind.parents.iter().skip(1) {
         let Some(parent) = model.resource_named_by(label) else { return Ok(Vec::new()) };
-        under = match listed.get(&parent.name) {
+        parents.push(parent);
+    }
+    // Level by level, each from what `listed` holds or else listed under the level above.
+    let mut under: Vec<Value> = vec![json!({ "meshName": mesh })];
+    for level in parents.iter().chain([kind]) {
+        under = match listed.get(&level.name) {
             Some(entries) => entries.clone(),
             None => {
-                let entries = list_under(client, &parent, &under).await?;
-                listed.insert(parent.name.clone(), entries.clone());
+                let entries = list_under(client, level, &under).await?;
+                listed.insert(level.name.clone(), entries.clone());
                 entries
             }
         };
     }
-    if let Some(entries) = listed.get(&kind.name) {
-        return Ok(entries.clone());
-    }
-    let entries = list_under(client, kind, &under).await?;
-    listed.insert(kind.name.clone(), entries.clone());
-    Ok(entries)
+    Ok(under)
 }
 
 /// The List entries of a kind under each of the given parents.

@@ -100,14 +100,19 @@ fn in_process() -> &'static InProcess {
     })
 }
 
+/// Held for the length of a call that changes a shared emulator and reads what it did: a call
+/// from another thread in between would change what this one sees (the unit tests run on several
+/// threads; seen as a flaky test). A fuzz target runs on one thread and never waits on it.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Sends a request through the router of the in-process emulator, restored to its fixture
-/// first; the answer as an [`Exchange`]. One call at a time: the emulator is shared, and a call
-/// from another thread between the restore and the request would change what this one sees
-/// (the unit tests run on several threads; seen as a flaky test).
+/// first; the answer as an [`Exchange`]. One call at a time ([`one_at_a_time`]).
 fn call_in_process(method: &str, target: &str, headers: &[(String, String)], body: Vec<u8>) -> Option<Exchange> {
     use tower::ServiceExt as _;
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _alone = one_at_a_time();
     let InProcess { runtime, emulator, router, fixture } = in_process();
     emulator.restore(fixture);
     let mut builder = http::Request::builder().method(method).uri(target);
@@ -253,9 +258,8 @@ fn ask(
 /// Creates a virtual node with `spec` in the emulator (a mesh made once), expects 200 with the
 /// documented output, then deletes it so state stays bounded.
 fn accepted_by_emulator(spec: &Value) {
-    // One at a time: every call creates the same node (see `call_in_process`).
-    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    // Every call creates the same node.
+    let _alone = one_at_a_time();
     static MESH: OnceLock<()> = OnceLock::new();
     MESH.get_or_init(|| {
         let created = call_core("PUT", "/v20190125/meshes", &json_headers(), br#"{"meshName":"validator-mesh"}"#);

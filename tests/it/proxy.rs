@@ -28,13 +28,14 @@ async fn probe(targets: Vec<(EmulatorConfig, usize)>) -> Option<Vec<ProxyOutcome
     let python = python_with_boto3()?;
     let mut running = Vec::new();
     let mut args = vec![concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/boto3_probe.py").to_string()];
+    let model = Arc::new(ServiceModel::embedded());
     for (config, burst) in targets {
         let emulator = common::start_emulator_with(config).await;
         let upstream = Upstream::Remote(Arc::new(common::client(&emulator.endpoint())));
         let options =
             ProxyOptions { max_in_flight: 16, ..ProxyOptions::new("127.0.0.1:0".parse().unwrap(), "us-east-1") };
-        let model = Arc::new(ServiceModel::embedded());
-        let proxy = proxy::start(model, upstream, options, None, |_, _, _| {}).await.expect("the proxy listens");
+        let proxy =
+            proxy::start(model.clone(), upstream, options, None, |_, _, _| {}).await.expect("the proxy listens");
         args.extend([proxy.endpoint(), "--burst".to_string(), burst.to_string()]);
         running.push((emulator, proxy));
     }

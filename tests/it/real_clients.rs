@@ -308,21 +308,19 @@ fn aws_cli_drives_every_resource_type() {
     };
     let served = Served::start(&["--verify-sigv4"]);
     let target = ["--endpoint-url", &served.endpoint, "--region", "us-east-1", "--output", "json"];
-    // The first command through the `aws` command itself, the rest through the same driver in
-    // one process when it can be.
-    let mut cli = AwsCli::Command(aws.clone());
-    let mut first = true;
-    let mut run = |args: &[&str]| {
+    let answer = |cli: &mut AwsCli, args: &[&str]| {
         let (success, stdout, stderr) = cli.run(&[args, &target].concat());
         assert!(success, "aws {args:?} failed: {stdout}{stderr}");
-        if std::mem::take(&mut first) {
-            cli = AwsCli::start(&aws);
-        }
         serde_json::from_str::<serde_json::Value>(&stdout).unwrap()
     };
     let specs = full_specs();
-    let created = run(&["appmesh", "create-mesh", "--mesh-name", "cli-mesh", "--spec", &specs["mesh"].to_string()]);
+    // The first command through the `aws` command itself, the rest through the same driver in
+    // one process when it can be.
+    let create_mesh = ["appmesh", "create-mesh", "--mesh-name", "cli-mesh", "--spec", &specs["mesh"].to_string()];
+    let created = answer(&mut AwsCli::Command(aws.clone()), &create_mesh);
     assert_eq!(created["mesh"]["spec"], specs["mesh"], "{created}");
+    let mut cli = AwsCli::start(&aws);
+    let mut run = |args: &[&str]| answer(&mut cli, args);
     for name in ["virtualNodeCloudMap", "virtualNodeDns"] {
         let spec = specs[name].to_string();
         let args = ["appmesh", "create-virtual-node", "--mesh-name", "cli-mesh", "--virtual-node-name", name];
